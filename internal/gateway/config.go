@@ -1,0 +1,94 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/jft-gateway/jft-gateway/consumer"
+	"github.com/jft-gateway/jft-gateway/internal/pipeline"
+	"github.com/jft-gateway/jft-gateway/producer"
+	"github.com/jft-gateway/jft-gateway/transform"
+	"github.com/jft-gateway/jft-gateway/writeapi"
+)
+
+// Config is the whole gateway's configuration: one section per package, each read from its
+// own JFT_* variables (see `jft-gateway help` and docs/configuration.md).
+type Config struct {
+	Log       LogConfig
+	Pipeline  pipeline.Config
+	Consumer  consumer.Config
+	Producer  producer.Config
+	Transform transform.Config
+	WriteAPI  writeapi.Config
+	Auth      AuthConfig
+}
+
+// LogConfig selects the log format and level.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `env:"JFT_LOG_LEVEL, default=info"`
+	// Format is json (default; for log collectors) or text (for people).
+	Format string `env:"JFT_LOG_FORMAT, default=json"`
+}
+
+// Validate checks the log settings.
+func (c LogConfig) Validate() error {
+	switch c.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("JFT_LOG_LEVEL: %q is not one of debug, info, warn, error", c.Level)
+	}
+	switch c.Format {
+	case "json", "text":
+	default:
+		return fmt.Errorf("JFT_LOG_FORMAT: %q is not one of json, text", c.Format)
+	}
+	return nil
+}
+
+// Lookuper adapts a getenv function; an empty value counts as unset.
+type Lookuper func(string) string
+
+// Lookup implements envconfig.Lookuper.
+func (f Lookuper) Lookup(key string) (string, bool) {
+	v := f(key)
+	return v, v != ""
+}
+
+// Load reads the configuration from getenv and validates every section.
+func Load(ctx context.Context, getenv func(string) string) (Config, error) {
+	var cfg Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: Lookuper(getenv)}); err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks every section and the rules that span sections.
+func (c Config) Validate() error {
+	for _, v := range []interface{ Validate() error }{c.Log, c.Pipeline, c.Consumer, c.Producer, c.Transform, c.WriteAPI, c.Auth} {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+	}
+	return nil
+}
+
+// TopicsFromEnv returns every topic the gateway reads or writes, as configured by getenv:
+// what `dev`, `demo` and `jftctl topics create` create.
+func TopicsFromEnv(ctx context.Context, getenv func(string) string) ([]string, error) {
+	var t struct {
+		Pipeline pipeline.Config
+		Producer producer.Config
+	}
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &t, Lookuper: Lookuper(getenv)}); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	topics := append(t.Pipeline.Topics(), t.Producer.ResultsTopic)
+	if t.Producer.DLQTopic != "" {
+		topics = append(topics, t.Producer.DLQTopic)
+	}
+	return topics, nil
+}

@@ -1,0 +1,157 @@
+// Package gateway assembles one jft-gateway instance from its stages — consumer →
+// pipeline (transform → writeapi → producer) — with tracing on both Kafka clients and the
+// HTTP client. The serve, dev and demo commands, the e2e tests and the benchmark all run
+// this same assembly.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kotel"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/jft-gateway/jft-gateway/consumer"
+	"github.com/jft-gateway/jft-gateway/internal/pipeline"
+	"github.com/jft-gateway/jft-gateway/producer"
+	"github.com/jft-gateway/jft-gateway/transform"
+	"github.com/jft-gateway/jft-gateway/writeapi"
+)
+
+// Deps are the parts a caller may supply; zero values get production defaults.
+type Deps struct {
+	// Logger for every stage (default: discard).
+	Logger *slog.Logger
+	// TracerProvider and Propagator (default: the otel globals).
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
+	// Authorizer overrides the one built from Config.Auth (tests, benchmarks).
+	Authorizer writeapi.Authorizer
+	// HTTPTransport is the base transport under otelhttp (default: writeapi's own).
+	HTTPTransport http.RoundTripper
+	// Observers are told every durable result.
+	Observers []pipeline.Observer
+	// KafkaOpts are added to both Kafka clients (TLS, SASL, logger, metrics hooks).
+	KafkaOpts []kgo.Opt
+}
+
+// Gateway is one running instance.
+type Gateway struct {
+	consumer *consumer.Consumer
+	producer *kgo.Client
+	auth     writeapi.Authorizer
+	log      *slog.Logger
+}
+
+// New builds the instance; it connects lazily, so nothing is reached until Run.
+func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.TracerProvider == nil {
+		deps.TracerProvider = otel.GetTracerProvider()
+	}
+	if deps.Propagator == nil {
+		deps.Propagator = otel.GetTextMapPropagator()
+	}
+	tracer := kotel.NewTracer(
+		kotel.TracerProvider(deps.TracerProvider),
+		kotel.TracerPropagator(deps.Propagator),
+		kotel.ConsumerGroup(cfg.Consumer.Group),
+		kotel.KeyFormatter(KeyFormatter),
+	)
+	hooks := kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(tracer)).Hooks()...)
+
+	tr, err := transform.New(cfg.Transform)
+	if err != nil {
+		return nil, fmt.Errorf("transform: %w", err)
+	}
+	auth := deps.Authorizer
+	if auth == nil {
+		if auth, err = NewAuthorizer(ctx, cfg, deps.Logger); err != nil {
+			return nil, err
+		}
+	}
+	base := deps.HTTPTransport
+	if base == nil {
+		base = writeapi.NewTransport(cfg.WriteAPI)
+	}
+	rt := otelhttp.NewTransport(base,
+		otelhttp.WithTracerProvider(deps.TracerProvider),
+		otelhttp.WithPropagators(deps.Propagator),
+	)
+	wc, err := writeapi.New(cfg.WriteAPI, auth, writeapi.WithTransport(rt))
+	if err != nil {
+		return nil, fmt.Errorf("writeapi client: %w", err)
+	}
+
+	popts := append([]kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks}, producer.Options()...)
+	popts = append(popts, deps.KafkaOpts...)
+	pcl, err := kgo.NewClient(popts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer client: %w", err)
+	}
+	pub, err := producer.New(cfg.Producer, pcl)
+	if err != nil {
+		pcl.Close()
+		return nil, err
+	}
+	popt := []pipeline.Option{pipeline.WithLogger(deps.Logger)}
+	for _, o := range deps.Observers {
+		popt = append(popt, pipeline.WithObserver(o))
+	}
+	pl, err := pipeline.New(cfg.Pipeline, tr, wc, pub, tracer, popt...)
+	if err != nil {
+		pcl.Close()
+		return nil, err
+	}
+	ccfg := cfg.Consumer
+	ccfg.Topics = cfg.Pipeline.Topics()
+	copts := append([]kgo.Opt{hooks}, deps.KafkaOpts...)
+	cons, err := consumer.New(ccfg, pl.Handle, append(copts, consumer.WithLogger(deps.Logger))...)
+	if err != nil {
+		pcl.Close()
+		return nil, fmt.Errorf("kafka consumer: %w", err)
+	}
+	return &Gateway{consumer: cons, producer: pcl, auth: auth, log: deps.Logger}, nil
+}
+
+// Run consumes until ctx ends, drains in-flight work, and closes the clients.
+func (g *Gateway) Run(ctx context.Context) error {
+	defer g.producer.Close()
+	err := g.consumer.Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	return nil
+}
+
+// Ready reports whether the instance has joined its group.
+func (g *Gateway) Ready() bool { return g.consumer.Ready() }
+
+// KeyFormatter puts a record key into spans only when it is an organisation number (nine
+// digits: public, and useful to follow a municipality's events); any other key might carry
+// personal data and is left out.
+func KeyFormatter(r *kgo.Record) (string, error) {
+	if len(r.Key) != 9 {
+		return "", errRedacted
+	}
+	for _, b := range r.Key {
+		if b < '0' || b > '9' {
+			return "", errRedacted
+		}
+	}
+	return string(r.Key), nil
+}
+
+var errRedacted = errors.New("key redacted")

@@ -1,0 +1,230 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/jft-gateway/jft-gateway/internal/devenv"
+	"github.com/jft-gateway/jft-gateway/internal/gateway"
+	"github.com/jft-gateway/jft-gateway/internal/jft"
+	"github.com/jft-gateway/jft-gateway/internal/telemetry"
+)
+
+// harness is one test's world: a broker (kfake, or real Kafka when JFT_TEST_KAFKA_SEEDS is
+// set), the simulator, the gateway's configuration pointing at them, and captured logs and
+// spans of every gateway instance it starts.
+type harness struct {
+	t      *testing.T
+	env    *devenv.Env
+	cfg    gateway.Config
+	logs   *syncBuffer
+	spans  *tracetest.SpanRecorder
+	tracer *telemetry.Tracing
+	client *kgo.Client
+}
+
+type harnessOpt func(*harnessOptions)
+
+type harnessOptions struct {
+	env        map[string]string
+	sim        map[string]string
+	partitions int
+}
+
+func withEnv(k, v string) harnessOpt   { return func(o *harnessOptions) { o.env[k] = v } }
+func withSim(k, v string) harnessOpt   { return func(o *harnessOptions) { o.sim[k] = v } }
+func withPartitions(n int) harnessOpt { return func(o *harnessOptions) { o.partitions = n } }
+
+func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+	t.Helper()
+	o := harnessOptions{env: map[string]string{}, sim: map[string]string{"JFT_SIM_ENVIRONMENT": "test"}, partitions: 3}
+	for _, f := range opts {
+		f(&o)
+	}
+	ctx := context.Background()
+	// Unique topic and group names per test keep tests apart on a shared real broker.
+	suffix := fmt.Sprintf("%s.%d", strings.NewReplacer("/", ".", " ", "_").Replace(t.Name()), time.Now().UnixNano())
+	base := map[string]string{
+		"JFT_TOPIC_EVENTS":  "events." + suffix,
+		"JFT_TOPIC_ACKS":    "acks." + suffix,
+		"JFT_TOPIC_RESULTS": "results." + suffix,
+		"JFT_TOPIC_DLQ":     "dlq." + suffix,
+		"JFT_KAFKA_GROUP":   "jft-gateway." + suffix,
+		"JFT_ENVIRONMENT":   "test",
+		"JFT_LOG_LEVEL":     "debug",
+		"JFT_LOG_FORMAT":    "json",
+	}
+	for k, v := range o.env {
+		base[k] = v
+	}
+	getenv := func(k string) string { return base[k] }
+	topics, err := gateway.TopicsFromEnv(ctx, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var external []string
+	if seeds := os.Getenv("JFT_TEST_KAFKA_SEEDS"); seeds != "" {
+		external = strings.Split(seeds, ",")
+	}
+	env, err := devenv.Start(ctx, devenv.Options{KafkaAddr: "127.0.0.1:0", Partitions: o.partitions, Topics: topics, Sim: o.sim, ExternalBrokers: external})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	authEnv, err := devenv.RegisterDemoClient(env, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range authEnv {
+		if _, set := o.env[k]; !set {
+			base[k] = v
+		}
+	}
+	base["JFT_KAFKA_BROKERS"] = strings.Join(env.Brokers, ",")
+	base["JFT_WRITEAPI_BASE_URL"] = env.Sim.URL
+	cfg, err := gateway.Load(ctx, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := tracetest.NewSpanRecorder()
+	tracing, err := telemetry.Setup(ctx, "jft-gateway-test", "test", func(string) string { return "" }, spans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tracing.Shutdown(context.Background()) })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ConsumeTopics(cfg.Producer.ResultsTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return &harness{t: t, env: env, cfg: cfg, logs: &syncBuffer{}, spans: spans, tracer: tracing, client: cl}
+}
+
+// start runs one gateway instance until the returned stop function is called; stop waits
+// for it to drain and returns Run's error.
+func (h *harness) start(cfg gateway.Config) (stop func() error) {
+	h.t.Helper()
+	log, err := telemetry.NewLogger(h.logs, "json", "debug")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g, err := gateway.New(ctx, cfg, gateway.Deps{Logger: log, TracerProvider: h.tracer.Provider, Propagator: h.tracer.Propagator})
+	if err != nil {
+		cancel()
+		h.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	h.t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// produce writes records to the events (or acks) topic and waits for the broker.
+func (h *harness) produce(recs ...*kgo.Record) {
+	h.t.Helper()
+	for _, r := range recs {
+		if r.Topic == "" {
+			r.Topic = h.cfg.Pipeline.EventsTopic
+		}
+	}
+	if err := h.client.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		h.t.Fatalf("produce: %v", err)
+	}
+}
+
+// result is a result record as read back.
+type result struct {
+	rec *kgo.Record
+	res jft.Result
+}
+
+// waitResults reads results until n distinct event ids have one, or the deadline; it
+// keeps reading for settle afterwards to catch duplicates.
+func (h *harness) waitResults(n int, deadline, settle time.Duration) map[string][]result {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	got := map[string][]result{}
+	var settleUntil time.Time
+	for {
+		if len(got) >= n && settleUntil.IsZero() {
+			settleUntil = time.Now().Add(settle)
+		}
+		if !settleUntil.IsZero() && time.Now().After(settleUntil) {
+			return got
+		}
+		pctx, pcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		fs := h.client.PollFetches(pctx)
+		pcancel()
+		if ctx.Err() != nil {
+			h.t.Fatalf("after %v: results for %d of %d inputs", deadline, len(got), n)
+		}
+		for _, r := range fs.Records() {
+			var res jft.Result
+			if err := json.Unmarshal(r.Value, &res); err != nil {
+				h.t.Fatalf("result is not JSON: %v", err)
+			}
+			got[res.EventID] = append(got[res.EventID], result{rec: r, res: res})
+		}
+	}
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, hd := range r.Headers {
+		if hd.Key == key {
+			return string(hd.Value)
+		}
+	}
+	return ""
+}
+
+func eventRecord(id, key string, value []byte, headers ...kgo.RecordHeader) *kgo.Record {
+	r := &kgo.Record{Value: value, Headers: append([]kgo.RecordHeader{{Key: jft.HeaderEventID, Value: []byte(id)}}, headers...)}
+	if key != "" {
+		r.Key = []byte(key)
+	}
+	return r
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var (
+	_ sdktrace.SpanProcessor = (*tracetest.SpanRecorder)(nil)
+	_                        = slog.LevelDebug
+)

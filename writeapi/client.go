@@ -1,0 +1,264 @@
+// Package writeapi is the HTTP client of NHN's JFT WriteAPI: it posts an event's original
+// bytes (or a journaling acknowledgement) with the nhn-source-system header and the
+// tenant's credentials, retries what is transient with exponential backoff and full jitter
+// (honouring Retry-After, bounded by attempts and a time budget), and classifies every
+// failure once, as a *jft.Error with a stable code.
+package writeapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jft-gateway/jft-gateway/internal/jft"
+)
+
+// Authorizer adds credentials to one attempt for tenant. It is called for every attempt,
+// retries included, because a DPoP proof is single-use.
+type Authorizer interface {
+	Authorize(ctx context.Context, tenant string, req *http.Request) error
+	// Invalidate drops tenant's cached token after a 401 so the next Authorize fetches a
+	// new one.
+	Invalidate(tenant string)
+}
+
+// NoAuth sends no credentials: for simulators and benchmarks only.
+type NoAuth struct{}
+
+// Authorize implements Authorizer.
+func (NoAuth) Authorize(context.Context, string, *http.Request) error { return nil }
+
+// Invalidate implements Authorizer.
+func (NoAuth) Invalidate(string) {}
+
+// Response is what the WriteAPI answered.
+type Response struct {
+	// Status of the last attempt; 0 when no answer was received.
+	Status int
+	// Location is the status URL from a 202, resolved to an absolute URL.
+	Location string
+	// ResourceID is taken from Location when it has the shape /v1/<Type>/<id>/$status.
+	ResourceID string
+	// Attempts made, including the last.
+	Attempts int
+}
+
+// Client posts commands to the WriteAPI. It is safe for concurrent use.
+type Client struct {
+	cfg   Config
+	base  *url.URL
+	auth  Authorizer
+	http  *http.Client
+	sleep func(context.Context, time.Duration) error
+	rand  func(n int64) int64
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithTransport sets the HTTP transport (the gateway wraps NewTransport with otelhttp).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(c *Client) { c.http.Transport = rt }
+}
+
+// WithSleep replaces the wait between attempts (tests).
+func WithSleep(sleep func(context.Context, time.Duration) error) Option {
+	return func(c *Client) { c.sleep = sleep }
+}
+
+// NewTransport returns the transport the client uses by default: connections reused and
+// bounded per host, HTTP/2 when the server offers it.
+func NewTransport(cfg Config) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxConnsPerHost = cfg.MaxConnsPerHost
+	t.MaxIdleConnsPerHost = cfg.MaxConnsPerHost
+	t.MaxIdleConns = cfg.MaxConnsPerHost
+	t.ResponseHeaderTimeout = cfg.Timeout
+	return t
+}
+
+// New returns a client.
+func New(cfg Config, auth Authorizer, opts ...Option) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("writeapi config: %w", err)
+	}
+	base, _ := cfg.Base()
+	if auth == nil {
+		return nil, errors.New("writeapi: no Authorizer (use NoAuth to send none)")
+	}
+	c := &Client{
+		cfg: cfg, base: base, auth: auth,
+		http:  &http.Client{Transport: NewTransport(cfg), CheckRedirect: noRedirects},
+		sleep: sleepCtx,
+		rand:  rand.Int64N,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// noRedirects returns 3xx answers to the caller: a redirect would re-send a health event
+// somewhere the configuration does not name.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Send delivers cmd: POST <base><cmd.Path()> with cmd.Body verbatim. It returns the answer
+// of the last attempt (Attempts is set even on error) and, on failure, a *jft.Error:
+// permanent for a 4xx other than 408 and 429 (and for a permanent Authorizer error such as
+// an unknown tenant, before anything is sent), transient otherwise.
+func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
+	target := c.base.JoinPath(cmd.Path())
+	// JoinPath escapes '$'; JFT's paths use it literally, and DPoP's htu must match.
+	target.RawPath = ""
+	target.Path = strings.TrimSuffix(c.base.Path, "/") + cmd.Path()
+	deadline := time.Now().Add(c.cfg.RetryBudget)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+
+	var resp Response
+	refreshed := false
+	for {
+		resp.Attempts++
+		status, err := c.attempt(ctx, target, cmd, &resp)
+		resp.Status = status
+		if err == nil {
+			return resp, nil
+		}
+		e := jft.AsError(err)
+		if status == http.StatusUnauthorized && !refreshed {
+			// One fresh token, then a 401 is permanent (the client is not allowed in).
+			refreshed = true
+			c.auth.Invalidate(cmd.Tenant)
+			continue
+		}
+		if e.Permanent || resp.Attempts >= c.cfg.MaxAttempts {
+			return resp, e
+		}
+		wait := c.backoff(resp.Attempts, e.RetryAfterSeconds)
+		if time.Now().Add(wait).After(deadline) {
+			return resp, e
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			// The caller's context ended (revoked partition, shutdown) or the budget ran out.
+			if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
+				return resp, fmt.Errorf("writeapi send: %w", parent)
+			}
+			return resp, e
+		}
+	}
+}
+
+// attempt makes one request and returns the status (0 when none) and a classified error.
+func (c *Client) attempt(ctx context.Context, target *url.URL, cmd jft.Command, resp *Response) (int, error) {
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var body io.Reader = http.NoBody
+	if cmd.Body != nil {
+		body = bytes.NewReader(cmd.Body)
+	}
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, target.String(), body)
+	if err != nil {
+		return 0, fmt.Errorf("writeapi request: %w", err)
+	}
+	req.URL = target // keep the literal '$' in the path
+	if cmd.Body != nil {
+		req.Header.Set("Content-Type", c.cfg.ContentType)
+	}
+	req.Header.Set("Accept", "application/fhir+json, application/json")
+	if src := cmd.SourceSystem; src != "" {
+		req.Header.Set("nhn-source-system", src)
+	} else if c.cfg.SourceSystem != "" {
+		req.Header.Set("nhn-source-system", c.cfg.SourceSystem)
+	}
+	if err := c.auth.Authorize(actx, cmd.Tenant, req); err != nil {
+		if jft.IsPermanent(err) {
+			return 0, err
+		}
+		return 0, &jft.Error{Code: jft.CodeAuthFailed, Message: "no access token could be obtained", Err: err}
+	}
+	hresp, err := c.http.Do(req)
+	if err != nil {
+		return 0, classifyTransport(ctx, err)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(hresp.Body, 64<<10))
+		hresp.Body.Close()
+	}()
+	if hresp.StatusCode == http.StatusAccepted {
+		loc := hresp.Header.Get("Location")
+		if loc == "" {
+			return hresp.StatusCode, jft.Transientf(jft.CodeAPIBadResponse, "202 without a Location header")
+		}
+		abs, id, err := resolveLocation(target, loc)
+		if err != nil {
+			return hresp.StatusCode, jft.Transientf(jft.CodeAPIBadResponse, "202 with an unusable Location header")
+		}
+		resp.Location, resp.ResourceID = abs, id
+		if cmd.Kind == jft.KindAcknowledgement && id == "" {
+			resp.ResourceID = cmd.ResourceID
+		}
+		return hresp.StatusCode, nil
+	}
+	return hresp.StatusCode, classifyResponse(hresp)
+}
+
+// classifyTransport turns a failed round trip into a transient error, or returns the
+// caller's context error when the caller gave up.
+func classifyTransport(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return fmt.Errorf("writeapi send: %w", ctx.Err())
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &jft.Error{Code: jft.CodeAPITimeout, Message: "no answer within the attempt timeout", Err: err}
+	}
+	return &jft.Error{Code: jft.CodeAPINetwork, Message: "connection to the WriteAPI failed", Err: err}
+}
+
+// resolveLocation makes loc absolute against the request URL and extracts the resource id
+// from a /v1/<Type>/<id>/$status path.
+func resolveLocation(req *url.URL, loc string) (string, string, error) {
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "", "", err
+	}
+	abs := req.ResolveReference(u)
+	parts := strings.Split(strings.Trim(abs.Path, "/"), "/")
+	id := ""
+	if n := len(parts); n >= 4 && parts[n-1] == "$status" && parts[n-4] == "v1" {
+		id = parts[n-2]
+	}
+	return abs.String(), id, nil
+}
+
+// backoff is exponential with full jitter, or the server's Retry-After (capped) when longer.
+func (c *Client) backoff(attempt, retryAfter int) time.Duration {
+	ceil := c.cfg.BackoffBase << min(attempt-1, 30)
+	if ceil > c.cfg.BackoffMax || ceil <= 0 {
+		ceil = c.cfg.BackoffMax
+	}
+	wait := time.Duration(c.rand(int64(ceil) + 1))
+	if ra := time.Duration(retryAfter) * time.Second; ra > wait {
+		wait = min(ra, c.cfg.RetryAfterMax)
+	}
+	return wait
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
