@@ -1,0 +1,97 @@
+package consumer
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Ordering decides which records of one partition may be handled at the same time.
+type Ordering string
+
+const (
+	// OrderPartition handles one record of a partition at a time, in offset order.
+	OrderPartition Ordering = "partition"
+	// OrderKey handles records of one key in offset order and different keys
+	// concurrently: one municipality's events reach the WriteAPI in order.
+	OrderKey Ordering = "key"
+	// OrderUnordered handles any records of the window concurrently.
+	OrderUnordered Ordering = "unordered"
+)
+
+// Group protocols.
+const (
+	ProtocolClassic  = "classic"  // JoinGroup/SyncGroup with the cooperative-sticky balancer
+	ProtocolConsumer = "consumer" // KIP-848: the broker assigns, no stop-the-world rebalances
+	ProtocolAuto     = "auto"     // consumer when the broker supports it, else classic
+)
+
+// Config of the group consumer. Every default is sized for a WriteAPI answering in 20–200 ms.
+type Config struct {
+	// Brokers to bootstrap from.
+	Brokers []string `env:"JFT_KAFKA_BROKERS, default=127.0.0.1:9092"`
+	// Group is the consumer group id; every gateway instance of one deployment shares it.
+	Group string `env:"JFT_KAFKA_GROUP, default=jft-gateway"`
+	// InstanceID turns on static membership (group.instance.id), e.g. the pod name from a
+	// StatefulSet: a restarted instance gets its partitions back at once instead of after
+	// a rebalance. It must be unique per instance; empty means dynamic membership.
+	InstanceID string `env:"JFT_KAFKA_INSTANCE_ID"`
+	// GroupProtocol is classic, consumer (KIP-848) or auto.
+	GroupProtocol string `env:"JFT_KAFKA_GROUP_PROTOCOL, default=auto"`
+	// Topics to consume; set by the gateway from its topic configuration.
+	Topics []string
+	// Ordering within a partition: partition, key or unordered.
+	Ordering Ordering `env:"JFT_ORDERING, default=key"`
+	// MaxInFlightPerPartition bounds the records of one partition being handled at once:
+	// throughput per partition ≈ this ÷ WriteAPI latency. It also bounds what a crash can
+	// repeat per partition. Too high: more duplicates after a crash.
+	MaxInFlightPerPartition int `env:"JFT_MAX_IN_FLIGHT_PER_PARTITION, default=64"`
+	// MaxInFlight bounds records being handled across all partitions of the instance.
+	MaxInFlight int `env:"JFT_MAX_IN_FLIGHT, default=512"`
+	// DrainTimeout bounds how long shutdown and a revocation wait for in-flight records.
+	DrainTimeout time.Duration `env:"JFT_SHUTDOWN_DRAIN_TIMEOUT, default=30s"`
+	// SessionTimeout: how long the group waits for a silent member (classic protocol).
+	SessionTimeout time.Duration `env:"JFT_KAFKA_SESSION_TIMEOUT, default=45s"`
+	// RebalanceTimeout: how long members have to finish revoking (classic protocol).
+	RebalanceTimeout time.Duration `env:"JFT_KAFKA_REBALANCE_TIMEOUT, default=60s"`
+	// CommitInterval is the fallback periodic commit; completed records are also committed
+	// eagerly, one commit in flight at a time.
+	CommitInterval time.Duration `env:"JFT_KAFKA_COMMIT_INTERVAL, default=1s"`
+	// FetchMaxWait bounds how long a fetch waits for data.
+	FetchMaxWait time.Duration `env:"JFT_KAFKA_FETCH_MAX_WAIT, default=250ms"`
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if len(c.Brokers) == 0 || strings.TrimSpace(c.Brokers[0]) == "" {
+		return fmt.Errorf("JFT_KAFKA_BROKERS: at least one host:port is needed")
+	}
+	if c.Group == "" {
+		return fmt.Errorf("JFT_KAFKA_GROUP: must be set")
+	}
+	switch c.GroupProtocol {
+	case ProtocolClassic, ProtocolConsumer, ProtocolAuto:
+	default:
+		return fmt.Errorf("JFT_KAFKA_GROUP_PROTOCOL: %q is not one of classic, consumer, auto", c.GroupProtocol)
+	}
+	switch c.Ordering {
+	case OrderPartition, OrderKey, OrderUnordered:
+	default:
+		return fmt.Errorf("JFT_ORDERING: %q is not one of partition, key, unordered", c.Ordering)
+	}
+	switch {
+	case c.MaxInFlightPerPartition < 1 || c.MaxInFlightPerPartition > 10000:
+		return fmt.Errorf("JFT_MAX_IN_FLIGHT_PER_PARTITION: %d is not between 1 and 10000", c.MaxInFlightPerPartition)
+	case c.MaxInFlight < c.MaxInFlightPerPartition:
+		return fmt.Errorf("JFT_MAX_IN_FLIGHT: %d is less than JFT_MAX_IN_FLIGHT_PER_PARTITION (%d)", c.MaxInFlight, c.MaxInFlightPerPartition)
+	case c.DrainTimeout <= 0:
+		return fmt.Errorf("JFT_SHUTDOWN_DRAIN_TIMEOUT: must be positive")
+	case c.SessionTimeout < time.Second:
+		return fmt.Errorf("JFT_KAFKA_SESSION_TIMEOUT: %s is under one second", c.SessionTimeout)
+	case c.CommitInterval <= 0:
+		return fmt.Errorf("JFT_KAFKA_COMMIT_INTERVAL: must be positive")
+	case c.FetchMaxWait <= 0:
+		return fmt.Errorf("JFT_KAFKA_FETCH_MAX_WAIT: must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,362 @@
+// Package consumer is the gateway's Kafka side: a franz-go group consumer that hands each
+// record to a Handler and commits an offset only when every record before it in its
+// partition has been handled (its result is durable).
+//
+// Design (after franz-go's goroutine-per-partition example and the OpenTelemetry
+// collector's kafka receiver):
+//   - one worker per assigned partition, created and stopped in the rebalance callbacks;
+//     BlockRebalanceOnPoll keeps callbacks from running while a poll is being distributed;
+//   - each worker runs up to MaxInFlightPerPartition records at once in the configured
+//     Ordering (per key by default) and marks the highest offset of the completed prefix
+//     (MarkCommitRecords with AutoCommitMarks), so early finishers never skip a straggler;
+//   - marks are committed eagerly by one committer goroutine (one commit in flight) and
+//     periodically by franz-go, which keeps the work a crash can repeat close to the
+//     in-flight window;
+//   - backpressure pauses a partition's fetches when its queue holds a window's worth and
+//     resumes it at half; the poll loop never sleeps or blocks on a worker;
+//   - a revoked partition drains (bounded by DrainTimeout), commits, and only then lets the
+//     rebalance go on; a lost partition is cancelled at once and commits nothing.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Handler processes one record. It returns nil only once the record's result is durable;
+// the consumer then marks it. A non-nil error means "not durable": the consumer retries
+// with capped exponential backoff until it succeeds or ctx ends; it never skips a record.
+// ctx ends when the record's partition is revoked (after DrainTimeout) or lost, or at the
+// end of shutdown's drain.
+type Handler func(ctx context.Context, r *kgo.Record) error
+
+// PartitionStats describes one assigned partition.
+type PartitionStats struct {
+	Topic     string
+	Partition int32
+	InFlight  int
+	Queued    int
+	Paused    bool
+	Completed int64
+}
+
+// Consumer is a running group member.
+type Consumer struct {
+	cfg      Config
+	h        Handler
+	log      *slog.Logger
+	cl       *kgo.Client
+	sem      chan struct{}
+	commitCh chan struct{}
+	protocol string
+
+	mu      sync.Mutex
+	workers map[string]map[int32]*worker
+	ready   atomic.Bool
+}
+
+// New makes a group consumer; extra options are added to the client (TLS, SASL, hooks).
+// It asks the brokers which group protocol they support when GroupProtocol is auto.
+func New(cfg Config, h Handler, log *slog.Logger, extra ...kgo.Opt) (*Consumer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("consumer config: %w", err)
+	}
+	if len(cfg.Topics) == 0 {
+		return nil, errors.New("consumer: no topics to consume")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Consumer{
+		cfg: cfg, h: h, log: log,
+		sem:      make(chan struct{}, cfg.MaxInFlight),
+		commitCh: make(chan struct{}, 1),
+		workers:  map[string]map[int32]*worker{},
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(cfg.CommitInterval),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(c.assigned),
+		kgo.OnPartitionsRevoked(c.revoked),
+		kgo.OnPartitionsLost(c.lost),
+		kgo.SessionTimeout(cfg.SessionTimeout),
+		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
+		kgo.FetchMaxWait(cfg.FetchMaxWait),
+		kgo.RequireStableFetchOffsets(),
+	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	c.protocol = cfg.GroupProtocol
+	if c.protocol == ProtocolAuto {
+		c.protocol = detectProtocol(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, extra...)...)
+	}
+	if c.protocol == ProtocolConsumer {
+		opts = append(opts, kgo.ServerSideBalancer())
+	} else {
+		opts = append(opts, kgo.Balancers(kgo.CooperativeStickyBalancer()))
+	}
+	cl, err := kgo.NewClient(append(opts, extra...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka consumer client: %w", err)
+	}
+	c.cl = cl
+	return c, nil
+}
+
+// detectProtocol returns consumer when the broker answers ApiVersions with
+// ConsumerGroupHeartbeat (KIP-848), else classic. An unreachable broker gives classic; the
+// client then reports the connection problem itself.
+func detectProtocol(opts ...kgo.Opt) string {
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return ProtocolClassic
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 {
+		return ProtocolClassic
+	}
+	for _, k := range resp.ApiKeys {
+		if k.ApiKey == kmsg.ConsumerGroupHeartbeat.Int16() && k.MaxVersion >= 1 {
+			return ProtocolConsumer
+		}
+	}
+	return ProtocolClassic
+}
+
+// Protocol returns the group protocol in use: classic or consumer.
+func (c *Consumer) Protocol() string { return c.protocol }
+
+// Ready reports whether the member has joined its group and received an assignment.
+func (c *Consumer) Ready() bool { return c.ready.Load() }
+
+// Client returns the underlying client (for lag and metrics).
+func (c *Consumer) Client() *kgo.Client { return c.cl }
+
+// Stats returns the assigned partitions' counters, sorted.
+func (c *Consumer) Stats() []PartitionStats {
+	c.mu.Lock()
+	var out []PartitionStats
+	for _, ps := range c.workers {
+		for _, w := range ps {
+			out = append(out, w.stats())
+		}
+	}
+	c.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Topic < out[j].Topic || out[i].Topic == out[j].Topic && out[i].Partition < out[j].Partition
+	})
+	return out
+}
+
+// Run consumes until ctx ends; then it stops fetching, lets the records in flight finish
+// (up to DrainTimeout), commits, and closes the client. With static membership the member
+// does not leave the group, so a restart with the same instance id gets its partitions back
+// without a rebalance.
+func (c *Consumer) Run(ctx context.Context) error {
+	commitDone := make(chan struct{})
+	commitCtx, stopCommitter := context.WithCancel(context.Background())
+	go func() { defer close(commitDone); c.committer(commitCtx) }()
+
+	err := c.poll(ctx)
+
+	c.mu.Lock()
+	var all []*worker
+	for _, ps := range c.workers {
+		for _, w := range ps {
+			all = append(all, w)
+		}
+	}
+	c.workers = map[string]map[int32]*worker{}
+	c.mu.Unlock()
+	c.stopAll(all, c.cfg.DrainTimeout)
+	stopCommitter()
+	<-commitDone
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if cerr := c.cl.CommitMarkedOffsets(cctx); cerr != nil {
+		c.log.Warn("final commit failed; the next owner repeats the uncommitted records", slog.String("error", cerr.Error()))
+	}
+	cancel()
+	c.ready.Store(false)
+	c.cl.CloseAllowingRebalance()
+	return err
+}
+
+// poll distributes fetched records to the partitions' workers until ctx ends.
+func (c *Consumer) poll(ctx context.Context) error {
+	for {
+		fs := c.cl.PollRecords(ctx, c.cfg.MaxInFlight)
+		if ctx.Err() != nil {
+			c.cl.AllowRebalance()
+			return nil
+		}
+		if fs.IsClientClosed() {
+			return errors.New("consumer: kafka client closed")
+		}
+		fs.EachError(func(topic string, p int32, err error) {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			c.log.Warn("fetch error", slog.String("topic", topic), slog.Int("partition", int(p)), slog.String("error", err.Error()))
+		})
+		fs.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) == 0 {
+				return
+			}
+			c.mu.Lock()
+			w := c.workers[p.Topic][p.Partition]
+			c.mu.Unlock()
+			if w == nil {
+				// Not ours any more (revoked between fetch and poll); the owner reads it.
+				return
+			}
+			if w.enqueue(p.Records) {
+				c.cl.PauseFetchPartitions(map[string][]int32{p.Topic: {p.Partition}})
+			}
+		})
+		c.cl.AllowRebalance()
+	}
+}
+
+// handle calls the handler until it succeeds or ctx ends; it reports success.
+func (c *Consumer) handle(ctx context.Context, r *kgo.Record) bool {
+	wait := 100 * time.Millisecond
+	for {
+		err := c.h(ctx, r)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		c.log.Warn("handler failed; retrying the record", slog.String("topic", r.Topic), slog.Int("partition", int(r.Partition)),
+			slog.Int64("offset", r.Offset), slog.Duration("in", wait), slog.String("error", err.Error()))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+func (c *Consumer) resume(topic string, partition int32) {
+	c.cl.ResumeFetchPartitions(map[string][]int32{topic: {partition}})
+}
+
+// commitSoon asks the committer for a commit; requests while one is running coalesce.
+func (c *Consumer) commitSoon() {
+	select {
+	case c.commitCh <- struct{}{}:
+	default:
+	}
+}
+
+// committer commits marked offsets whenever records complete, one commit at a time.
+func (c *Consumer) committer(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.commitCh:
+		}
+		if err := c.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, kerr.RebalanceInProgress) {
+			c.log.Debug("commit failed; retried with the next completion or interval", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// assigned starts a worker per new partition.
+func (c *Consumer) assigned(_ context.Context, cl *kgo.Client, parts map[string][]int32) {
+	c.mu.Lock()
+	for topic, ps := range parts {
+		if c.workers[topic] == nil {
+			c.workers[topic] = map[int32]*worker{}
+		}
+		for _, p := range ps {
+			if c.workers[topic][p] == nil {
+				c.workers[topic][p] = newWorker(c, topic, p)
+			}
+		}
+	}
+	c.mu.Unlock()
+	cl.ResumeFetchPartitions(parts)
+	c.ready.Store(true)
+	c.log.Info("partitions assigned", slog.Any("partitions", parts), slog.String("protocol", c.protocol))
+}
+
+// revoked drains the revoked partitions' workers and commits what they completed before
+// the rebalance may continue.
+func (c *Consumer) revoked(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
+	ws := c.detach(parts)
+	c.stopAll(ws, c.cfg.DrainTimeout)
+	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+		c.log.Warn("commit on revoke failed; the next owner repeats the uncommitted records", slog.String("error", err.Error()))
+	}
+	cl.ResumeFetchPartitions(parts)
+	if len(ws) > 0 {
+		c.log.Info("partitions revoked", slog.Any("partitions", parts))
+	}
+}
+
+// lost cancels the lost partitions' workers; nothing is committed for them.
+func (c *Consumer) lost(_ context.Context, cl *kgo.Client, parts map[string][]int32) {
+	ws := c.detach(parts)
+	for _, w := range ws {
+		w.lose()
+	}
+	cl.ResumeFetchPartitions(parts)
+	c.ready.Store(false)
+	c.log.Warn("partitions lost", slog.Any("partitions", parts))
+}
+
+func (c *Consumer) detach(parts map[string][]int32) []*worker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ws []*worker
+	for topic, ps := range parts {
+		for _, p := range ps {
+			if w := c.workers[topic][p]; w != nil {
+				ws = append(ws, w)
+				delete(c.workers[topic], p)
+			}
+		}
+	}
+	return ws
+}
+
+// stopAll stops workers in parallel, so one slow partition does not eat the others' time.
+func (c *Consumer) stopAll(ws []*worker, wait time.Duration) {
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if n := w.stop(wait); n > 0 {
+				c.log.Warn("abandoned records at the drain deadline; the next owner repeats them",
+					slog.String("topic", w.topic), slog.Int("partition", int(w.partition)), slog.Int("records", n))
+			}
+		}()
+	}
+	wg.Wait()
+}

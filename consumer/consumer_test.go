@@ -1,0 +1,305 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestEveryRecordIsHandledOnceAndCommitted(t *testing.T) {
+	for _, mode := range []Ordering{OrderKey, OrderPartition, OrderUnordered} {
+		t.Run(string(mode), func(t *testing.T) {
+			k := newKafka(t, 3)
+			const n = 300
+			k.produce(n, func(i int) string { return fmt.Sprint(i % 7) })
+			s := newSeen()
+			cfg := k.config()
+			cfg.Ordering = mode
+			r := start(t, cfg, func(_ context.Context, rec *kgo.Record) error { s.add(rec); return nil })
+			waitFor(t, 30*time.Second, "all records handled", func() bool { return s.distinct() == n })
+			waitFor(t, 10*time.Second, "commits at the end of each partition", func() bool {
+				for _, off := range k.committed() {
+					if off != n/3 {
+						return false
+					}
+				}
+				return true
+			})
+			r.shutdown(t)
+			for id, c := range s.count {
+				if c != 1 {
+					t.Errorf("record %s handled %d times", id, c)
+				}
+			}
+		})
+	}
+}
+
+// TestKeyOrderUnderConcurrency: handlers sleep randomly, so later records of other keys
+// overtake; each key's records must still be handled in offset order, and keys overlap.
+func TestKeyOrderUnderConcurrency(t *testing.T) {
+	k := newKafka(t, 1)
+	const n = 400
+	k.produce(n, func(i int) string { return fmt.Sprint("tenant-", i%10) })
+	s := newSeen()
+	var active, maxActive atomic.Int32
+	r := start(t, k.config(), func(_ context.Context, rec *kgo.Record) error {
+		a := active.Add(1)
+		for m := maxActive.Load(); a > m && !maxActive.CompareAndSwap(m, a); m = maxActive.Load() {
+		}
+		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+		s.add(rec)
+		active.Add(-1)
+		return nil
+	})
+	waitFor(t, 30*time.Second, "all records handled", func() bool { return s.distinct() == n })
+	r.shutdown(t)
+	for key, offs := range s.order {
+		for i := 1; i < len(offs); i++ {
+			if offs[i] <= offs[i-1] {
+				t.Fatalf("key %s: offset %d handled after %d", key, offs[i], offs[i-1])
+			}
+		}
+	}
+	if maxActive.Load() < 2 {
+		t.Errorf("at most %d records in flight: keys were not handled concurrently", maxActive.Load())
+	}
+}
+
+func TestPartitionOrderIsStrict(t *testing.T) {
+	k := newKafka(t, 1)
+	const n = 100
+	k.produce(n, func(i int) string { return fmt.Sprint(i) }) // every key different
+	var mu sync.Mutex
+	var offs []int64
+	var active, maxActive atomic.Int32
+	cfg := k.config()
+	cfg.Ordering = OrderPartition
+	r := start(t, cfg, func(_ context.Context, rec *kgo.Record) error {
+		if a := active.Add(1); a > maxActive.Load() {
+			maxActive.Store(a)
+		}
+		time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
+		mu.Lock()
+		offs = append(offs, rec.Offset)
+		mu.Unlock()
+		active.Add(-1)
+		return nil
+	})
+	waitFor(t, 30*time.Second, "all handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(offs) == n })
+	r.shutdown(t)
+	for i := range offs {
+		if offs[i] != int64(i) {
+			t.Fatalf("position %d handled offset %d", i, offs[i])
+		}
+	}
+	if maxActive.Load() != 1 {
+		t.Errorf("%d records of one partition in flight in partition mode", maxActive.Load())
+	}
+}
+
+// TestCommitStopsAtTheOldestUnfinishedRecord holds offset 5 while everything after it
+// finishes: the committed offset must not pass 5 until it completes.
+func TestCommitStopsAtTheOldestUnfinishedRecord(t *testing.T) {
+	k := newKafka(t, 1)
+	const n = 40
+	k.produce(n, func(i int) string { return fmt.Sprint(i) })
+	release := make(chan struct{})
+	s := newSeen()
+	cfg := k.config()
+	cfg.Ordering = OrderUnordered
+	cfg.MaxInFlightPerPartition = 64
+	r := start(t, cfg, func(ctx context.Context, rec *kgo.Record) error {
+		if rec.Offset == 5 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		s.add(rec)
+		return nil
+	})
+	waitFor(t, 30*time.Second, "all but offset 5 handled", func() bool { return s.distinct() == n-1 })
+	// Give the committer every chance to (wrongly) commit past 5.
+	time.Sleep(3 * cfg.CommitInterval)
+	if off := k.committed()[0]; off > 5 {
+		t.Fatalf("committed offset %d while offset 5 is still in flight", off)
+	}
+	close(release)
+	waitFor(t, 10*time.Second, "commit of everything", func() bool { return k.committed()[0] == n })
+	r.shutdown(t)
+}
+
+// TestFailingHandlerIsRetriedNotSkipped: one key fails three times; its record is retried,
+// later records of the same key wait, and other keys keep flowing.
+func TestFailingHandlerIsRetriedNotSkipped(t *testing.T) {
+	k := newKafka(t, 1)
+	const n = 60
+	k.produce(n, func(i int) string { return fmt.Sprint("k", i%3) })
+	var failures atomic.Int32
+	s := newSeen()
+	r := start(t, k.config(), func(_ context.Context, rec *kgo.Record) error {
+		if rec.Offset == 0 && failures.Add(1) <= 3 {
+			return errors.New("result not durable yet")
+		}
+		s.add(rec)
+		return nil
+	})
+	waitFor(t, 30*time.Second, "all handled", func() bool { return s.distinct() == n })
+	waitFor(t, 10*time.Second, "commit of everything", func() bool { return k.committed()[0] == n })
+	r.shutdown(t)
+	if failures.Load() < 4 {
+		t.Errorf("record 0 was handled %d times, want 3 failures and a success", failures.Load())
+	}
+	if offs := s.order["k0"]; len(offs) == 0 || offs[0] != 0 {
+		t.Errorf("key k0 order %v: record 0 was skipped", offs)
+	}
+}
+
+// TestBackpressurePausesTheFullPartition blocks the handler: the partition's queue stops
+// growing far beyond the window because its fetches are paused.
+func TestBackpressurePausesTheFullPartition(t *testing.T) {
+	k := newKafka(t, 1)
+	k.produce(2000, func(i int) string { return fmt.Sprint(i % 50) })
+	block := make(chan struct{})
+	cfg := k.config()
+	cfg.MaxInFlightPerPartition = 8
+	r := start(t, cfg, func(ctx context.Context, _ *kgo.Record) error {
+		select {
+		case <-block:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	waitFor(t, 30*time.Second, "the partition to pause", func() bool {
+		st := r.c.Stats()
+		return len(st) == 1 && st[0].Paused && st[0].InFlight == 8
+	})
+	st := r.c.Stats()[0]
+	if st.Queued > 8+cfg.MaxInFlight {
+		t.Errorf("queued %d records while paused: at most one poll beyond the window expected", st.Queued)
+	}
+	close(block)
+	r.shutdown(t)
+}
+
+// TestRestartResumesFromTheCommit stops a consumer mid-stream and starts another in the
+// same group: every record is handled, and none twice after a graceful stop.
+func TestRestartResumesFromTheCommit(t *testing.T) {
+	k := newKafka(t, 3)
+	const n = 600
+	k.produce(n, func(i int) string { return fmt.Sprint(i % 13) })
+	s := newSeen()
+	h := func(_ context.Context, rec *kgo.Record) error {
+		time.Sleep(200 * time.Microsecond)
+		s.add(rec)
+		return nil
+	}
+	first := start(t, k.config(), h)
+	waitFor(t, 30*time.Second, "a quarter handled", func() bool { return s.distinct() >= n/4 })
+	first.shutdown(t)
+	second := start(t, k.config(), h)
+	waitFor(t, 30*time.Second, "all handled", func() bool { return s.distinct() == n })
+	second.shutdown(t)
+	for id, c := range s.count {
+		if c != 1 {
+			t.Errorf("record %s handled %d times across a graceful restart", id, c)
+		}
+	}
+}
+
+// TestRebalanceAcrossTwoMembers adds a second member mid-stream and removes the first:
+// nothing is lost, and whatever is repeated was not committed.
+func TestRebalanceAcrossTwoMembers(t *testing.T) {
+	k := newKafka(t, 4)
+	const n = 800
+	k.produce(n, func(i int) string { return fmt.Sprint(i % 17) })
+	s := newSeen()
+	h := func(_ context.Context, rec *kgo.Record) error {
+		time.Sleep(300 * time.Microsecond)
+		s.add(rec)
+		return nil
+	}
+	a := start(t, k.config(), h)
+	waitFor(t, 30*time.Second, "some handled", func() bool { return s.distinct() >= n/5 })
+	b := start(t, k.config(), h)
+	waitFor(t, 30*time.Second, "more handled", func() bool { return s.distinct() >= n/2 })
+	a.shutdown(t)
+	waitFor(t, 60*time.Second, "all handled", func() bool { return s.distinct() == n })
+	b.shutdown(t)
+	dups := 0
+	for _, c := range s.count {
+		dups += c - 1
+	}
+	if dups != 0 {
+		t.Errorf("%d records handled twice across cooperative rebalances with graceful revokes", dups)
+	}
+}
+
+// TestStaticMemberGetsItsPartitionsBack restarts a member with the same instance id and
+// measures how long until it handles records again.
+func TestStaticMemberGetsItsPartitionsBack(t *testing.T) {
+	k := newKafka(t, 2)
+	k.produce(100, func(i int) string { return fmt.Sprint(i) })
+	s := newSeen()
+	h := func(_ context.Context, rec *kgo.Record) error { s.add(rec); return nil }
+	cfg := k.config()
+	cfg.InstanceID = "gateway-0"
+	first := start(t, cfg, h)
+	waitFor(t, 30*time.Second, "first batch", func() bool { return s.distinct() == 100 })
+	first.shutdown(t)
+	k.produce(100, func(i int) string { return fmt.Sprint(i) })
+	began := time.Now()
+	second := start(t, cfg, h)
+	waitFor(t, 30*time.Second, "second batch", func() bool { return s.distinct() == 200 })
+	t.Logf("static member (%s protocol) handled again %v after restart", second.c.Protocol(), time.Since(began).Round(time.Millisecond))
+	second.shutdown(t)
+}
+
+func TestConfigValidateNamesTheVariable(t *testing.T) {
+	base := Config{Brokers: []string{"b:9092"}, Group: "g", GroupProtocol: "auto", Ordering: OrderKey,
+		MaxInFlightPerPartition: 4, MaxInFlight: 8, DrainTimeout: time.Second, SessionTimeout: 10 * time.Second,
+		CommitInterval: time.Second, FetchMaxWait: time.Second}
+	if err := base.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		mut  func(*Config)
+		want string
+	}{
+		{"no brokers", func(c *Config) { c.Brokers = nil }, "JFT_KAFKA_BROKERS"},
+		{"unknown ordering", func(c *Config) { c.Ordering = "random" }, "JFT_ORDERING"},
+		{"unknown protocol", func(c *Config) { c.GroupProtocol = "eager" }, "JFT_KAFKA_GROUP_PROTOCOL"},
+		{"window zero", func(c *Config) { c.MaxInFlightPerPartition = 0 }, "JFT_MAX_IN_FLIGHT_PER_PARTITION"},
+		{"total below window", func(c *Config) { c.MaxInFlight = 2 }, "JFT_MAX_IN_FLIGHT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.mut(&c)
+			err := c.Validate()
+			if err == nil || !contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
