@@ -288,6 +288,10 @@ func (w *walker) identifier(path string, obj map[string]any) {
 			w.fail(code, p, ninMessage(code))
 			return
 		}
+		if n.Kind == KindHNR {
+			w.fail(jft.CodeNINFormat, p, "an H-number (month + 40) is not a fødselsnummer or D-number")
+			return
+		}
 		if code := w.t.ninPolicy(n); code != "" {
 			w.fail(code, p, "identity number not allowed in the "+w.t.cfg.Environment+" environment")
 		}

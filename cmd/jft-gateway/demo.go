@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/jft-gateway/jft-gateway/internal/devenv"
 	"github.com/jft-gateway/jft-gateway/internal/gateway"
 	"github.com/jft-gateway/jft-gateway/internal/jft"
 	"github.com/jft-gateway/jft-gateway/internal/samples"
@@ -56,13 +57,18 @@ func demo(ctx context.Context, getenv func(string) string, stdout, stderr io.Wri
 	defer func() { stopGateway(); <-done }()
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(st.env.Brokers...), kgo.ConsumeTopics(st.cfg.Producer.ResultsTopic),
+		kgo.ProducerBatchMaxBytes(devenv.MaxMessageBytes),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return fmt.Errorf("demo kafka client: %w", err)
 	}
 	defer cl.Close()
 
-	fmt.Fprintf(stdout, "jft-gateway demo: embedded Kafka %s, WriteAPI simulator %s (environment test, HelseID + DPoP on)\n\n", st.env.Brokers[0], st.env.Sim.URL)
+	auth := "no authentication"
+	if st.env.Sim.Issuer() != nil {
+		auth = "HelseID + DPoP"
+	}
+	fmt.Fprintf(stdout, "jft-gateway demo: embedded Kafka %s, WriteAPI simulator %s (environment test, %s)\n\n", st.env.Brokers[0], st.env.Sim.URL, auth)
 	inputs := demoEvents(st.cfg)
 	results, err := roundTrip(ctx, cl, inputs, done)
 	if err != nil {
@@ -180,7 +186,7 @@ func report(stdout io.Writer, inputs []demoInput, results map[string][]jft.Resul
 		if r.Error != nil {
 			code = string(r.Error.Code)
 			detail = code
-			if len(r.Error.Issues) > 0 {
+			if len(r.Error.Issues) > 0 && r.Error.Issues[0].Path != "" {
 				detail += " at " + r.Error.Issues[0].Path
 			}
 		}

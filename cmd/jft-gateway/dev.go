@@ -62,7 +62,7 @@ func startDev(ctx context.Context, dc devConfig, dir string, getenv func(string)
 		DataDir:    kafkaDir,
 		Partitions: dc.Partitions,
 		Topics:     topics,
-		Sim:        map[string]string{"JFT_SIM_ADDR": dc.SimAddr, "JFT_SIM_ENVIRONMENT": "test"},
+		Sim:        map[string]string{"JFT_SIM_ADDR": dc.SimAddr, "JFT_SIM_ENVIRONMENT": "test", "JFT_SIM_AUTH": simAuth},
 	})
 	if err != nil {
 		return nil, err
@@ -119,3 +119,6 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "             kcat -b %s -t %s -C -o beginning\n", st.env.Brokers[0], st.cfg.Producer.ResultsTopic)
 	return runGateway(ctx, st.cfg, getenv, stderr, gateway.Deps{})
 }
+
+// simAuth is the simulator's auth mode in dev and demo.
+const simAuth = "off"

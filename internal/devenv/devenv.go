@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 
 	"github.com/sethvargo/go-envconfig"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -17,6 +18,9 @@ import (
 
 	"github.com/jft-gateway/jft-gateway/jftsim"
 )
+
+// MaxMessageBytes is the embedded broker's message size limit.
+const MaxMessageBytes = 4 << 20
 
 // Options of the environment.
 type Options struct {
@@ -59,6 +63,9 @@ func Start(ctx context.Context, o Options) (*Env, error) {
 	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.SeedTopics(int32(o.Partitions), o.Topics...),
+		// Room for events a little over the WriteAPI's ~1 MB, so that the size rule can be
+		// shown (real Kafka's default is 1 MiB).
+		kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(MaxMessageBytes)}),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, o.KafkaAddr) }),
 	}
 	if o.DataDir != "" {

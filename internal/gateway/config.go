@@ -73,6 +73,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("configuration: %w", err)
 		}
 	}
+	if err := c.checkAuthTarget(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	return nil
 }
 

@@ -118,7 +118,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	ccfg := cfg.Consumer
 	ccfg.Topics = cfg.Pipeline.Topics()
 	copts := append([]kgo.Opt{hooks}, deps.KafkaOpts...)
-	cons, err := consumer.New(ccfg, pl.Handle, append(copts, consumer.WithLogger(deps.Logger))...)
+	cons, err := consumer.New(ccfg, pl.Handle, deps.Logger, copts...)
 	if err != nil {
 		pcl.Close()
 		return nil, fmt.Errorf("kafka consumer: %w", err)

@@ -165,13 +165,15 @@ func TestKeyOrderHoldsUnderConcurrency(t *testing.T) {
 	g := newSamples(t, 3)
 	ts := tenants.DemoOrgnrs()[:4]
 	const perTenant = 40
-	order := map[string]int{} // body hash → sequence within its tenant
+	order := map[string]int{}       // body hash → sequence within its tenant
+	tenantOf := map[string]string{} // body hash → tenant
 	var recs []*kgo.Record
 	for i := range perTenant {
 		for _, tn := range ts {
 			ev := g.Make("MedicationDispense", tn, g.SyntheticNIN())
 			sum := sha256.Sum256(ev.Value)
 			order[hex.EncodeToString(sum[:])] = i
+			tenantOf[hex.EncodeToString(sum[:])] = tn
 			recs = append(recs, eventRecord(fmt.Sprintf("%s-%d", tn, i), tn, ev.Value))
 		}
 	}
@@ -184,10 +186,11 @@ func TestKeyOrderHoldsUnderConcurrency(t *testing.T) {
 		if !ok {
 			t.Fatalf("simulator accepted an event we did not send")
 		}
-		if prev, seen := last[ev.Tenant]; seen && seq <= prev {
-			t.Fatalf("tenant %s: event %d reached the WriteAPI after event %d", ev.Tenant, seq, prev)
+		tn := tenantOf[ev.BodySHA256]
+		if prev, seen := last[tn]; seen && seq <= prev {
+			t.Fatalf("tenant %s: event %d reached the WriteAPI after event %d", tn, seq, prev)
 		}
-		last[ev.Tenant] = seq
+		last[tn] = seq
 	}
 	if st := h.env.Sim.Stats(); st.MaxConcurrent < 2 {
 		t.Errorf("max concurrent WriteAPI requests = %d: keys were not processed concurrently", st.MaxConcurrent)

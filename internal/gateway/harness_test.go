@@ -33,6 +33,8 @@ type harness struct {
 	spans  *tracetest.SpanRecorder
 	tracer *telemetry.Tracing
 	client *kgo.Client
+	// results accumulates every result read so far, by event id.
+	results map[string][]result
 }
 
 type harnessOpt func(*harnessOptions)
@@ -43,13 +45,13 @@ type harnessOptions struct {
 	partitions int
 }
 
-func withEnv(k, v string) harnessOpt   { return func(o *harnessOptions) { o.env[k] = v } }
-func withSim(k, v string) harnessOpt   { return func(o *harnessOptions) { o.sim[k] = v } }
+func withEnv(k, v string) harnessOpt  { return func(o *harnessOptions) { o.env[k] = v } }
+func withSim(k, v string) harnessOpt  { return func(o *harnessOptions) { o.sim[k] = v } }
 func withPartitions(n int) harnessOpt { return func(o *harnessOptions) { o.partitions = n } }
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	o := harnessOptions{env: map[string]string{}, sim: map[string]string{"JFT_SIM_ENVIRONMENT": "test"}, partitions: 3}
+	o := harnessOptions{env: map[string]string{}, sim: map[string]string{"JFT_SIM_ENVIRONMENT": "test", "JFT_SIM_AUTH": "off"}, partitions: 3}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -105,12 +107,13 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	}
 	t.Cleanup(func() { _ = tracing.Shutdown(context.Background()) })
 	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ConsumeTopics(cfg.Producer.ResultsTopic),
+		kgo.ProducerBatchMaxBytes(devenv.MaxMessageBytes),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &harness{t: t, env: env, cfg: cfg, logs: &syncBuffer{}, spans: spans, tracer: tracing, client: cl}
+	return &harness{t: t, env: env, cfg: cfg, logs: &syncBuffer{}, spans: spans, tracer: tracing, client: cl, results: map[string][]result{}}
 }
 
 // start runs one gateway instance until the returned stop function is called; stop waits
@@ -158,13 +161,14 @@ type result struct {
 	res jft.Result
 }
 
-// waitResults reads results until n distinct event ids have one, or the deadline; it
-// keeps reading for settle afterwards to catch duplicates.
+// waitResults reads results until n distinct event ids have one (counting those read by
+// earlier calls), or the deadline; it keeps reading for settle afterwards to catch
+// duplicates. It returns every result read so far.
 func (h *harness) waitResults(n int, deadline, settle time.Duration) map[string][]result {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
-	got := map[string][]result{}
+	got := h.results
 	var settleUntil time.Time
 	for {
 		if len(got) >= n && settleUntil.IsZero() {
@@ -177,7 +181,13 @@ func (h *harness) waitResults(n int, deadline, settle time.Duration) map[string]
 		fs := h.client.PollFetches(pctx)
 		pcancel()
 		if ctx.Err() != nil {
-			h.t.Fatalf("after %v: results for %d of %d inputs", deadline, len(got), n)
+			var lines []string
+			for _, l := range strings.Split(h.logs.String(), "\n") {
+				if !strings.Contains(l, `"msg":"result"`) {
+					lines = append(lines, l)
+				}
+			}
+			h.t.Fatalf("after %v: results for %d of %d inputs; gateway log without result lines:\n%s", deadline, len(got), n, strings.Join(lines, "\n"))
 		}
 		for _, r := range fs.Records() {
 			var res jft.Result

@@ -193,13 +193,17 @@ func (p *Pipeline) publish(ctx context.Context, r *kgo.Record, res jft.Result) e
 func (p *Pipeline) logResult(ctx context.Context, r *kgo.Record, res *jft.Result) {
 	level := slog.LevelDebug
 	attrs := []slog.Attr{
-		slog.String("eventId", res.EventID), slog.String("outcome", string(res.Outcome)),
-		slog.String("tenant", res.Tenant), slog.String("resourceType", res.ResourceType),
+		slog.String("event_id", res.EventID), slog.String("outcome", string(res.Outcome)),
+		slog.String("tenant", res.Tenant), slog.String("resource_type", res.ResourceType),
 		slog.String("topic", r.Topic), slog.Int("partition", int(r.Partition)), slog.Int64("offset", r.Offset),
-		slog.Int("httpStatus", res.HTTPStatus), slog.Int("attempts", res.Attempts),
+		slog.Int("http_status", res.HTTPStatus), slog.Int("attempts", res.Attempts),
 	}
 	if res.Error != nil {
-		level = slog.LevelWarn
+		// A rejection is the producer's business (it is in the result); a failure is ours.
+		level = slog.LevelInfo
+		if res.Outcome == jft.OutcomeFailed {
+			level = slog.LevelWarn
+		}
 		attrs = append(attrs, slog.String("code", string(res.Error.Code)))
 	}
 	p.log.LogAttrs(ctx, level, "result", attrs...)

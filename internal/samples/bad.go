@@ -17,8 +17,9 @@ type Bad struct {
 // maxBytes is the configured size limit, so the oversized event is just over it.
 func (g *Generator) BadEvents(tenant string, maxBytes int) []Bad {
 	valid := string(g.Make("Composition", tenant, g.SyntheticNIN()).Value)
+	// Just over the limit: a valid Composition padded in its title.
 	oversized := g.Make("Composition", tenant, g.SyntheticNIN()).Value
-	pad := bytes.Repeat([]byte("x"), maxBytes)
+	pad := bytes.Repeat([]byte("x"), maxBytes+1-len(oversized)+len("Trygghetsalarm utløst"))
 	oversized = bytes.Replace(oversized, []byte("Trygghetsalarm utløst"), pad, 1)
 	return []Bad{
 		{Name: "not JSON", Key: tenant, Value: []byte(`{"resourceType":"Composition",`), WantCode: "INVALID_JSON"},

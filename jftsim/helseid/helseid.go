@@ -28,7 +28,7 @@ const (
 type Client struct {
 	ID string
 	// Keys are the client's public keys (several during a key rotation).
-	Keys []jose.JSONWebKey
+	Keys    []jose.JSONWebKey
 	Tenancy Tenancy
 	// Parents are the orgnr_parent values a multi-tenant client may ask for (its Altinn
 	// delegations); for a single-tenant client, exactly one: its own parent.
@@ -90,4 +90,9 @@ func (i *Issuer) Handler() http.Handler { return http.NotFoundHandler() }
 // signature, issuer, audience, expiry, scope (wantScope) and orgnr_parent.
 func (i *Issuer) VerifyRequest(r *http.Request, wantScope string) (*Principal, *AuthError) {
 	return nil, &AuthError{Status: http.StatusUnauthorized, Reason: "not implemented"}
+}
+
+// LoadClients reads registered clients from a JSON or YAML file.
+func LoadClients(path string) ([]Client, error) {
+	return nil, errors.New("helseid: not implemented yet")
 }
