@@ -24,22 +24,16 @@ type ooIssue struct {
 
 // arraysEverywhere are elements that repeat wherever R4 defines them.
 var arraysEverywhere = set("coding", "given", "prefix", "suffix", "line", "extension", "modifierExtension",
-	"contained", "telecom", "dosageInstruction", "note", "identifier")
-
-// singleInstead overrides arraysEverywhere for elements that do not repeat in one type.
-var singleInstead = map[string]map[string]bool{
-	"Composition": set("identifier"),
-	"Reference":   set("identifier"),
-}
+	"contained", "telecom", "dosageInstruction", "note")
 
 // arraysIn are the repeating elements of each resource type (R4).
 var arraysIn = map[string]map[string]bool{
 	"Bundle":             set("entry", "link"),
 	"Composition":        set("author", "section", "attester", "relatesTo", "event", "category", "entry"),
-	"MedicationDispense": set("partOf", "supportingInformation", "performer", "authorizingPrescription", "receiver", "detectedIssue", "eventHistory"),
-	"Patient":            set("name", "address", "contact", "communication", "generalPractitioner", "link", "photo"),
-	"Organization":       set("type", "alias", "address", "contact", "endpoint"),
-	"Practitioner":       set("name", "address", "qualification", "communication", "photo"),
+	"MedicationDispense": set("identifier", "partOf", "supportingInformation", "performer", "authorizingPrescription", "receiver", "detectedIssue", "eventHistory"),
+	"Patient":            set("identifier", "name", "address", "contact", "communication", "generalPractitioner", "link", "photo"),
+	"Organization":       set("identifier", "type", "alias", "address", "contact", "endpoint"),
+	"Practitioner":       set("identifier", "name", "address", "qualification", "communication", "photo"),
 }
 
 // singles are elements of each type that must not be arrays.
@@ -131,7 +125,7 @@ func (c *checker) resource(path, rt string, obj map[string]any) {
 	if rt == "Bundle" {
 		c.bundle(path, obj)
 	}
-	c.object(path, rt, obj)
+	c.object(path, rt, obj, true)
 }
 
 // bundle checks what is particular to Bundles: transaction/batch entries need a request.
@@ -150,8 +144,9 @@ func (c *checker) bundle(path string, obj map[string]any) {
 	}
 }
 
-// object walks an object of the nearest resource type rt.
-func (c *checker) object(path, rt string, obj map[string]any) {
+// object walks an object of the nearest resource type rt; top is true for the resource's
+// own object, where the per-type element tables apply.
+func (c *checker) object(path, rt string, obj map[string]any, top bool) {
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
 		keys = append(keys, k)
@@ -168,16 +163,15 @@ func (c *checker) object(path, rt string, obj map[string]any) {
 		if len(k) > 1 && k[0] == '_' {
 			continue // a primitive's id/extensions
 		}
-		arr, isArr := v.([]any)
-		wantArray := (arraysEverywhere[k] && !singleInstead[rt][k]) || arraysIn[rt][k]
+		_, isArr := v.([]any)
+		wantArray := arraysEverywhere[k] || (top && arraysIn[rt][k])
 		switch {
 		case wantArray && !isArr && v != nil:
 			c.add("structure", p, "The element "+k+" repeats in FHIR R4 and must be a JSON array.")
-		case isArr && singles[rt][k]:
+		case isArr && top && singles[rt][k]:
 			c.add("structure", p, "The element "+k+" does not repeat in FHIR R4 and must not be a JSON array.")
 		}
 		c.value(p, rt, k, v)
-		_ = arr
 	}
 }
 
@@ -206,11 +200,7 @@ func (c *checker) value(path, rt, name string, v any) {
 			c.resource(path, inner, x)
 			return
 		}
-		sub := rt
-		if name == "subject" || name == "author" || name == "performer" || name == "actor" || name == "reference" {
-			sub = "Reference"
-		}
-		c.object(path, sub, x)
+		c.object(path, rt, x, false)
 	}
 }
 

@@ -126,9 +126,9 @@ func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
 	}
 	s.store.mu.Lock()
 	body := e.body
-	if e.Read == nil {
+	if stored := s.store.byID[e.ID]; stored.Read == nil {
 		now := s.now().UTC()
-		e.Read = &now
+		stored.Read = &now
 	}
 	s.store.mu.Unlock()
 	var res map[string]any
@@ -160,7 +160,7 @@ func (s *Sim) lookup(typ, id, tenant string) (*Event, bool) {
 		return nil, false
 	}
 	cp := *e
-	return &cp, true
+	return &cp, true // body shared: it is never modified
 }
 
 func (s *Sim) statusURL(typ, id string) string {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sethvargo/go-envconfig"
 
@@ -61,9 +62,21 @@ func (f Lookuper) Lookup(key string) (string, bool) {
 func Load(ctx context.Context, getenv func(string) string) (Config, error) {
 	var cfg Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: Lookuper(getenv)}); err != nil {
-		return cfg, fmt.Errorf("configuration: %w", err)
+		return cfg, fmt.Errorf("configuration: %s: %w", variableOf(cfg, err), err)
 	}
 	return cfg, cfg.Validate()
+}
+
+// variableOf names the variable behind a go-envconfig error, which names only the Go
+// field path ("WriteAPI: Timeout: time: invalid duration").
+func variableOf(cfg any, err error) string {
+	msg := err.Error()
+	for _, v := range Variables(cfg) {
+		if strings.HasPrefix(msg, strings.ReplaceAll(v.Section, ".", ": ")+":") {
+			return v.Name
+		}
+	}
+	return "a JFT_* variable"
 }
 
 // Validate checks every section and the rules that span sections.
