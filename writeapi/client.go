@@ -180,6 +180,7 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, cmd jft.Command, 
 	}
 	if err := c.auth.Authorize(actx, cmd.Tenant, req); err != nil {
 		if jft.IsPermanent(err) {
+			resp.Attempts-- // nothing was sent
 			return 0, err
 		}
 		return 0, &jft.Error{Code: jft.CodeAuthFailed, Message: "no access token could be obtained", Err: err}

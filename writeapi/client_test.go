@@ -319,9 +319,9 @@ func TestPermanentAuthorizerErrorSendsNothing(t *testing.T) {
 	defer srv.Close()
 	auth := &countingAuth{err: jft.Permanentf(jft.CodeTenantUnknown, "tenant is not configured")}
 	c, _ := New(testConfig(srv.URL), auth)
-	_, err := c.Send(context.Background(), event())
-	if jft.CodeOf(err) != jft.CodeTenantUnknown || !jft.IsPermanent(err) {
-		t.Fatalf("err %v", err)
+	resp, err := c.Send(context.Background(), event())
+	if jft.CodeOf(err) != jft.CodeTenantUnknown || !jft.IsPermanent(err) || resp.Attempts != 0 {
+		t.Fatalf("err %v attempts %d", err, resp.Attempts)
 	}
 	if len(rec.requests) != 0 {
 		t.Fatalf("%d requests sent for an unknown tenant", len(rec.requests))

@@ -121,4 +121,4 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 }
 
 // simAuth is the simulator's auth mode in dev and demo.
-const simAuth = "off"
+const simAuth = "on"

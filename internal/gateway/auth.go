@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/jft-gateway/jft-gateway/internal/tenants"
 	"github.com/jft-gateway/jft-gateway/writeapi"
+	"github.com/jft-gateway/jft-gateway/writeapi/helseid"
 )
 
 // Auth modes.
@@ -22,14 +24,19 @@ type AuthConfig struct {
 	// none (no credentials: only for the simulator and benchmarks; refused for NHN hosts
 	// and in prod).
 	Mode string `env:"JFT_AUTH_MODE, default=helseid"`
+	// HelseID is the client configuration used with mode helseid.
+	HelseID helseid.Config
 }
 
-// Validate checks the mode.
+// Validate checks the mode, and the HelseID settings when they are used.
 func (c AuthConfig) Validate() error {
-	if c.Mode != AuthHelseID && c.Mode != AuthNone {
-		return fmt.Errorf("JFT_AUTH_MODE: %q is not helseid or none", c.Mode)
+	switch c.Mode {
+	case AuthHelseID:
+		return c.HelseID.Validate()
+	case AuthNone:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("JFT_AUTH_MODE: %q is not helseid or none", c.Mode)
 }
 
 // checkAuthTarget refuses sending without credentials to NHN or in production: a
@@ -51,12 +58,22 @@ func (c Config) checkAuthTarget() error {
 	return nil
 }
 
-// NewAuthorizer builds the Authorizer for cfg.Auth.
-func NewAuthorizer(_ context.Context, cfg Config, _ *slog.Logger) (writeapi.Authorizer, error) {
-	switch cfg.Auth.Mode {
-	case AuthNone:
+// NewAuthorizer builds the Authorizer for cfg.Auth: HelseID with DPoP per tenant, or none.
+func NewAuthorizer(_ context.Context, cfg Config, log *slog.Logger) (writeapi.Authorizer, error) {
+	if cfg.Auth.Mode == AuthNone {
+		log.Warn("JFT_AUTH_MODE=none: requests carry no credentials (simulator and benchmarks only)")
 		return writeapi.NoAuth{}, nil
-	default:
-		return nil, errors.New("JFT_AUTH_MODE: helseid is not available in this build yet; use none with the simulator")
 	}
+	hc := cfg.Auth.HelseID
+	reg, err := tenants.Load(hc.TenantsFile, hc.TenantsReload)
+	if err != nil {
+		return nil, err
+	}
+	a, err := helseid.New(hc, reg)
+	if err != nil {
+		return nil, fmt.Errorf("helseid: %w", err)
+	}
+	log.Info("HelseID authentication", slog.String("issuer", hc.IssuerURL()), slog.String("client_id", hc.ClientID),
+		slog.Int("tenants", len(reg.All())))
+	return a, nil
 }

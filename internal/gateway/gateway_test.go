@@ -66,6 +66,9 @@ func TestEveryInputGetsExactlyOneResult(t *testing.T) {
 			recs = append(recs, eventRecord(bid, b.Key, b.Value))
 		}
 	}
+	// A valid synthetic municipality that is not in the tenants file: never sent.
+	wants["bad-TENANT_UNKNOWN"] = want{code: string(jft.CodeTenantUnknown)}
+	recs = append(recs, eventRecord("bad-TENANT_UNKNOWN", "312587963", g.Make("Composition", "312587963", g.SyntheticNIN()).Value))
 	h.produce(recs...)
 	got := h.waitResults(len(wants), 60*time.Second, time.Second)
 	if err := stop(); err != nil {

@@ -51,7 +51,7 @@ func withPartitions(n int) harnessOpt { return func(o *harnessOptions) { o.parti
 
 func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	t.Helper()
-	o := harnessOptions{env: map[string]string{}, sim: map[string]string{"JFT_SIM_ENVIRONMENT": "test", "JFT_SIM_AUTH": "off"}, partitions: 3}
+	o := harnessOptions{env: map[string]string{}, sim: map[string]string{"JFT_SIM_ENVIRONMENT": "test", "JFT_SIM_AUTH": "on"}, partitions: 3}
 	for _, f := range opts {
 		f(&o)
 	}
