@@ -9,6 +9,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -44,6 +45,10 @@ type Publisher interface {
 type Observer interface {
 	Observe(in *kgo.Record, res *jft.Result)
 }
+
+// ErrCredentialsUnavailable is returned for a record that could not be sent because no
+// access token could be had for its tenant; the consumer retries it later.
+var ErrCredentialsUnavailable = errors.New("pipeline: no access token for the tenant; retrying later")
 
 // Pipeline handles input records.
 type Pipeline struct {
@@ -105,6 +110,13 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 	if ctx.Err() != nil {
 		span.SetStatus(codes.Error, "abandoned")
 		return fmt.Errorf("process %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, ctx.Err())
+	}
+	if res.Outcome == jft.OutcomeFailed && res.Error.Code == jft.CodeAuthFailed {
+		// HelseID is down for this tenant: that is not the event's fault, so it gets no
+		// failed result. The consumer retries it with backoff, holding this tenant's
+		// records (same key) while other tenants flow.
+		span.SetStatus(codes.Error, "credentials unavailable")
+		return ErrCredentialsUnavailable
 	}
 	res.ReceivedAt = received
 	res.CompletedAt = p.now()

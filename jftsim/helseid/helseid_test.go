@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,33 @@ func BenchmarkVerifyRequest(b *testing.B) {
 		if _, aerr := iss.VerifyRequest(apiRequest("POST", apiURL, token, proofs[n], "DPoP"), DefaultScope); aerr != nil {
 			b.Fatal(aerr.Reason)
 		}
+	}
+}
+
+func TestLoadClients(t *testing.T) {
+	c := newClient(t, "file-client", jose.ES256)
+	pub, _ := json.Marshal(c.public())
+	dir := t.TempDir()
+	yamlPath := dir + "/clients.yaml"
+	content := "- id: file-client\n  tenancy: multi\n  parents: [\"312229544\"]\n  supplier: \"312587963\"\n  keys:\n    - " + string(pub) + "\n"
+	if err := os.WriteFile(yamlPath, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := LoadClients(yamlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].ID != "file-client" || len(cs[0].Keys) != 1 || cs[0].Parents[0] != "312229544" || cs[0].Tenancy != MultiTenant {
+		t.Fatalf("clients %+v", cs)
+	}
+	e := newEnv(t)
+	e.iss.RegisterClient(cs[0])
+	e.getToken(t, c, multiDetails("312229544"))
+
+	priv, _ := json.Marshal(jose.JSONWebKey{Key: c.key})
+	bad := dir + "/private.json"
+	os.WriteFile(bad, []byte(`[{"id":"x","keys":[`+string(priv)+`]}]`), 0o600)
+	if _, err := LoadClients(bad); err == nil || !strings.Contains(err.Error(), "public") {
+		t.Fatalf("a private key in the clients file: %v", err)
 	}
 }

@@ -363,3 +363,37 @@ func BenchmarkProof(b *testing.B) {
 		}
 	}
 }
+
+func TestParseKeyForms(t *testing.T) {
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecDER, _ := x509.MarshalECPrivateKey(ec)
+	p8, _ := x509.MarshalPKCS8PrivateKey(rk)
+	jwk, _ := jose.JSONWebKey{Key: ec}.MarshalJSON()
+	pubJWK, _ := jose.JSONWebKey{Key: &ec.PublicKey}.MarshalJSON()
+	for name, tt := range map[string]struct {
+		b   []byte
+		alg jose.SignatureAlgorithm
+		ok  bool
+	}{
+		"EC PEM":      {pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: ecDER}), jose.ES256, true},
+		"PKCS#8 RSA":  {pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8}), jose.PS256, true},
+		"PKCS#1 RSA":  {pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rk)}), jose.PS256, true},
+		"private JWK": {jwk, jose.ES256, true},
+		"public JWK":  {pubJWK, "", false},
+		"not a key":   {[]byte("hello"), "", false},
+	} {
+		priv, err := parseKey(tt.b)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err %v", name, err)
+			continue
+		}
+		if !tt.ok {
+			continue
+		}
+		k, err := newKey(priv, jose.PS256)
+		if err != nil || k.alg != tt.alg {
+			t.Errorf("%s: %v alg %v", name, err, k)
+		}
+	}
+}
