@@ -31,9 +31,10 @@ type Config struct {
 	MaxAttempts int `env:"JFT_WRITEAPI_MAX_ATTEMPTS, default=8"`
 	// RetryBudget bounds the total time spent on one record, waits included.
 	RetryBudget time.Duration `env:"JFT_WRITEAPI_RETRY_BUDGET, default=2m"`
-	// BackoffBase and BackoffMax shape exponential backoff with full jitter.
+	// BackoffBase is the first retry's upper bound; each retry doubles it (full jitter).
 	BackoffBase time.Duration `env:"JFT_WRITEAPI_BACKOFF_BASE, default=200ms"`
-	BackoffMax  time.Duration `env:"JFT_WRITEAPI_BACKOFF_MAX, default=30s"`
+	// BackoffMax caps the wait between attempts.
+	BackoffMax time.Duration `env:"JFT_WRITEAPI_BACKOFF_MAX, default=30s"`
 	// RetryAfterMax caps a server's Retry-After, so one header cannot hold a record longer.
 	RetryAfterMax time.Duration `env:"JFT_WRITEAPI_RETRY_AFTER_MAX, default=60s"`
 	// MaxConnsPerHost bounds connections to the WriteAPI; size it to the in-flight limit.

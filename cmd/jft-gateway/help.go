@@ -14,7 +14,12 @@ func help(stdout io.Writer) error {
 	fmt.Fprintln(stdout, "\nconfiguration (environment variables; docs/configuration.md explains each):")
 	w := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(w, "  VARIABLE\tDEFAULT\tSECTION")
+	seen := map[string]bool{}
 	for _, v := range append(gateway.Variables(gateway.Config{}), gateway.Variables(devConfig{})...) {
+		if seen[v.Name] {
+			continue // read by several packages
+		}
+		seen[v.Name] = true
 		def := v.Default
 		if v.Required {
 			def = "(required)"
