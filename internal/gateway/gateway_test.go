@@ -31,7 +31,7 @@ func resultSchema(t *testing.T) *jsonschema.Schema {
 	return s
 }
 
-func newSamples(t *testing.T, seed uint64) *samples.Generator {
+func newSamples(t testing.TB, seed uint64) *samples.Generator {
 	t.Helper()
 	g, err := samples.NewGenerator(seed, tenants.DemoOrgnrs(), time.Now())
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 // set), the simulator, the gateway's configuration pointing at them, and captured logs and
 // spans of every gateway instance it starts.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	env    *devenv.Env
 	cfg    gateway.Config
 	logs   *syncBuffer
@@ -49,7 +49,7 @@ func withEnv(k, v string) harnessOpt  { return func(o *harnessOptions) { o.env[k
 func withSim(k, v string) harnessOpt  { return func(o *harnessOptions) { o.sim[k] = v } }
 func withPartitions(n int) harnessOpt { return func(o *harnessOptions) { o.partitions = n } }
 
-func newHarness(t *testing.T, opts ...harnessOpt) *harness {
+func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	t.Helper()
 	o := harnessOptions{env: map[string]string{}, sim: map[string]string{"JFT_SIM_ENVIRONMENT": "test", "JFT_SIM_AUTH": "on"}, partitions: 3}
 	for _, f := range opts {
@@ -57,7 +57,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	}
 	ctx := context.Background()
 	// Unique topic and group names per test keep tests apart on a shared real broker.
-	suffix := fmt.Sprintf("%s.%d", strings.NewReplacer("/", ".", " ", "_").Replace(t.Name()), time.Now().UnixNano())
+	suffix := fmt.Sprintf("%s.%d", strings.NewReplacer("/", ".", " ", "_", "=", "-").Replace(t.Name()), time.Now().UnixNano())
 	base := map[string]string{
 		"JFT_TOPIC_EVENTS":  "events." + suffix,
 		"JFT_TOPIC_ACKS":    "acks." + suffix,
