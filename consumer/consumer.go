@@ -196,6 +196,23 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	cancel()
 	c.ready.Store(false)
+	// Leave explicitly with a live context: Close's own leave runs after the client's
+	// context is cancelled, and a KIP-848 static member whose leave (epoch -2) is lost keeps
+	// its instance id reserved, so its replacement is refused (UNRELEASED_INSTANCE_ID) until
+	// the session times out. A classic static member does not leave (franz-go's InstanceID
+	// docs); a dynamic member leaves so that its partitions move at once.
+	lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	memberID, _ := c.cl.GroupMetadata()
+	lerr := c.cl.LeaveGroupContext(lctx)
+	if c.protocol == ProtocolConsumer && c.cfg.InstanceID != "" {
+		// franz-go v1.22.3 sends the KIP-848 static leave (epoch -2) without the instance
+		// id, which Apache Kafka 4.x refuses as INVALID_REQUEST; send it complete.
+		lerr = c.staticLeave(lctx, memberID)
+	}
+	if lerr != nil {
+		c.log.Warn("leaving the group failed; the group notices at the session timeout", slog.String("error", lerr.Error()))
+	}
+	lcancel()
 	c.cl.CloseAllowingRebalance()
 	return err
 }
@@ -234,6 +251,25 @@ func (c *Consumer) poll(ctx context.Context) error {
 		})
 		c.cl.AllowRebalance()
 	}
+}
+
+// staticLeave tells a KIP-848 coordinator that this static member leaves for a restart:
+// its partitions stay reserved for the same instance id until the session timeout.
+func (c *Consumer) staticLeave(ctx context.Context, memberID string) error {
+	req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	req.Group = c.cfg.Group
+	req.MemberID = memberID
+	req.MemberEpoch = -2
+	id := c.cfg.InstanceID
+	req.InstanceID = &id
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err != nil {
+		return fmt.Errorf("static leave: %w", err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+		return fmt.Errorf("static leave: %w", err)
+	}
+	return nil
 }
 
 // handle calls the handler until it succeeds or ctx ends; it reports success.
