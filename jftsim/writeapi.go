@@ -96,13 +96,8 @@ func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	tenant, _, ok := s.authorize(w, r)
+	e, ok := s.event(w, r)
 	if !ok {
-		return
-	}
-	e, ok := s.lookup(r.PathValue("type"), r.PathValue("id"), tenant)
-	if !ok {
-		s.outcome(w, http.StatusNotFound, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "No event with this id."})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -115,13 +110,8 @@ func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
 // read serves a minimal ReadAPI GET /v1/<Type>/{id}: the stored resource with its id and
 // meta tags (source system, parent organisation), and marks it read.
 func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
-	tenant, _, ok := s.authorize(w, r)
+	e, ok := s.event(w, r)
 	if !ok {
-		return
-	}
-	e, ok := s.lookup(r.PathValue("type"), r.PathValue("id"), tenant)
-	if !ok {
-		s.outcome(w, http.StatusNotFound, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "No event with this id."})
 		return
 	}
 	s.store.mu.Lock()
@@ -150,6 +140,20 @@ func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
 	res["meta"] = meta
 	w.Header().Set("Content-Type", "application/fhir+json")
 	_ = json.NewEncoder(w).Encode(res)
+}
+
+// event authorizes a read of /v1/<Type>/{id}[/…] and finds the caller's event, answering
+// 401/403/404 itself when it cannot.
+func (s *Sim) event(w http.ResponseWriter, r *http.Request) (*Event, bool) {
+	tenant, _, ok := s.authorize(w, r)
+	if !ok {
+		return nil, false
+	}
+	e, ok := s.lookup(r.PathValue("type"), r.PathValue("id"), tenant)
+	if !ok {
+		s.outcome(w, http.StatusNotFound, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "No event with this id."})
+	}
+	return e, ok
 }
 
 func (s *Sim) lookup(typ, id, tenant string) (*Event, bool) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os/exec"
 	"strings"
@@ -21,21 +20,7 @@ func TestKcatInterop(t *testing.T) {
 	if err != nil {
 		t.Skip("kcat not installed (apt-get install -y kcat); .ci/run installs it")
 	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuf
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev"}, env(map[string]string{
-			"JFT_DEV_KAFKA_ADDR": addr, "JFT_DEV_DATA_DIR": t.TempDir(), "JFT_DEV_SIM_ADDR": "127.0.0.1:0", "JFT_DEV_PARTITIONS": "2",
-		}), &out, &errOut)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev: %v", err)
-		}
-	}()
+	addr, _, errOut := runDev(t)
 	g, _ := samples.NewGenerator(11, []string{"312229544"}, time.Now())
 	ev := g.Next(2) // a MedicationDispense
 	// kcat -K takes "key<delim>value" per line; events are one line of JSON once compacted.

@@ -43,21 +43,7 @@ func TestDemo(t *testing.T) {
 // TestDevServesExternalKafkaClients runs `dev` on a chosen port and talks to it with a
 // separate franz-go client, as kcat or any producer would.
 func TestDevServesExternalKafkaClients(t *testing.T) {
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuf
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev"}, env(map[string]string{
-			"JFT_DEV_KAFKA_ADDR": addr, "JFT_DEV_DATA_DIR": t.TempDir(), "JFT_DEV_SIM_ADDR": "127.0.0.1:0", "JFT_DEV_PARTITIONS": "2",
-		}), &out, &errOut)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev: %v\n%s", err, errOut.String())
-		}
-	}()
+	addr, out, errOut := runDev(t)
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("jft.results.v1"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.RetryTimeout(30*time.Second))
@@ -140,6 +126,28 @@ func TestUnknownCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"frobnicate"}, env(nil), &out, &out); err == nil || !strings.Contains(out.String(), "usage") {
 		t.Fatalf("err %v, output %q", err, out.String())
 	}
+}
+
+// runDev runs `dev` on a free Kafka port until the test ends and returns the address and
+// dev's output.
+func runDev(t *testing.T) (addr string, out, errOut *syncBuf) {
+	t.Helper()
+	addr = freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut = &syncBuf{}, &syncBuf{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"dev"}, env(map[string]string{
+			"JFT_DEV_KAFKA_ADDR": addr, "JFT_DEV_DATA_DIR": t.TempDir(), "JFT_DEV_SIM_ADDR": "127.0.0.1:0", "JFT_DEV_PARTITIONS": "2",
+		}), out, errOut)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev: %v\n%s", err, errOut.String())
+		}
+	})
+	return addr, out, errOut
 }
 
 func freeAddr(t *testing.T) string {
