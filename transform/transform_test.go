@@ -123,6 +123,10 @@ func TestStructuralRules(t *testing.T) {
 			m["quantity"].(map[string]any)["value"] = "12"
 		}, jft.CodeFHIRStructure, "MedicationDispense.quantity.value"},
 		{"null value", dispense, func(m map[string]any) { m["whenHandedOver"] = nil }, jft.CodeFHIREmpty, "MedicationDispense.whenHandedOver"},
+		{"status outside its required value set (from the generated tables)", dispense, func(m map[string]any) { m["status"] = "bogus" }, jft.CodeFHIRCode, "MedicationDispense.status"},
+		{"confidentiality outside v3 Confidentiality", composition, func(m map[string]any) { m["confidentiality"] = "XYZ" }, jft.CodeFHIRCode, "Composition.confidentiality"},
+		{"impossible date", composition, func(m map[string]any) { m["date"] = "2012-13-45" }, jft.CodeFHIRFormat, "Composition.date"},
+		{"dateTime in words", dispense, func(m map[string]any) { m["whenHandedOver"] = "yesterday" }, jft.CodeFHIRFormat, "MedicationDispense.whenHandedOver"},
 		{"unresolved contained reference", dispense, func(m map[string]any) {
 			delete(m, "medicationCodeableConcept")
 			m["medicationReference"] = map[string]any{"reference": "#nowhere"}

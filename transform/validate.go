@@ -67,11 +67,17 @@ func (w *walker) resource(path, rt string, obj map[string]any) {
 		w.warn(jft.CodeFHIRStructure, path, "resource type "+strconv.Quote(rt)+" is not checked by the gateway")
 		return
 	}
-	w.object(path, obj, typ, true)
+	def := ""
+	if _, ok := defElements[rt+".meta"]; ok {
+		def = rt // a WriteAPI type: its generated definition applies
+	}
+	w.object(path, def, obj, typ, true)
 }
 
 // object checks a JSON object against the Go type of its FHIR element.
-func (w *walker) object(path string, obj map[string]any, typ reflect.Type, isResource bool) {
+// def is the definition path of obj ("MedicationDispense.performer") when the generated
+// tables describe it, else "".
+func (w *walker) object(path, def string, obj map[string]any, typ reflect.Type, isResource bool) {
 	ti := infoOf(typ)
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
@@ -109,7 +115,7 @@ func (w *walker) object(path string, obj map[string]any, typ reflect.Type, isRes
 		if e.choice != "" {
 			chosen[e.choice]++
 		}
-		w.value(p, v, e)
+		w.value(p, w.definition(def, k, e), v, e)
 	}
 	for name, e := range ti.elements {
 		if e.required {
@@ -180,8 +186,35 @@ func (w *walker) contained(path string, v any) {
 	}
 }
 
+// elementDef is what the generated tables say of one property.
+type elementDef struct {
+	path     string // definition path, "" when not described
+	fhirType string // the primitive or complex FHIR type, when known
+	valueSet string // the required binding, if any
+}
+
+// definition looks a property up in the generated tables.
+func (w *walker) definition(parent, name string, e *element) elementDef {
+	if parent == "" {
+		return elementDef{}
+	}
+	base := name
+	if e.choice != "" {
+		base = e.choice + "[x]"
+	}
+	dp := parent + "." + base
+	de, ok := defElements[dp]
+	if !ok {
+		return elementDef{}
+	}
+	if de.contentReference != "" {
+		dp = de.contentReference
+	}
+	return elementDef{path: dp, fhirType: fhirTypeOf(de, name, e.choice), valueSet: de.valueSet}
+}
+
 // value checks an element's JSON value against its cardinality, then its type.
-func (w *walker) value(path string, v any, e *element) {
+func (w *walker) value(path string, d elementDef, v any, e *element) {
 	arr, isArr := v.([]any)
 	if e.array {
 		if !isArr {
@@ -193,7 +226,7 @@ func (w *walker) value(path string, v any, e *element) {
 			return
 		}
 		for i, item := range arr {
-			w.single(path+"["+strconv.Itoa(i)+"]", item, e.typ)
+			w.single(path+"["+strconv.Itoa(i)+"]", d, item, e.typ)
 		}
 		return
 	}
@@ -201,11 +234,12 @@ func (w *walker) value(path string, v any, e *element) {
 		w.fail(jft.CodeFHIRCardinality, path, "element does not repeat in FHIR R4 and must not be a JSON array")
 		return
 	}
-	w.single(path, v, e.typ)
+	w.single(path, d, v, e.typ)
 }
 
-// single checks one value of Go type typ.
-func (w *walker) single(path string, v any, typ reflect.Type) {
+// single checks one value of Go type typ (and, when the generated tables describe it, of
+// FHIR type d.fhirType with d.valueSet).
+func (w *walker) single(path string, d elementDef, v any, typ reflect.Type) {
 	if v == nil {
 		w.fail(jft.CodeFHIREmpty, path, "null is not allowed in FHIR JSON")
 		return
@@ -232,7 +266,9 @@ func (w *walker) single(path string, v any, typ reflect.Type) {
 		q := []byte(strconv.Quote(s))
 		if err := reflect.New(typ).Interface().(json.Unmarshaler).UnmarshalJSON(q); err != nil {
 			w.fail(jft.CodeFHIRCode, path, "code is not in the element's required value set")
+			return
 		}
+		w.primitive(path, d, s)
 	case typ == jsonNumber:
 		if _, ok := v.(json.Number); !ok {
 			w.fail(jft.CodeFHIRStructure, path, "a decimal must be a JSON number")
@@ -245,7 +281,9 @@ func (w *walker) single(path string, v any, typ reflect.Type) {
 		}
 		if strings.TrimSpace(s) == "" {
 			w.fail(jft.CodeFHIREmpty, path, "empty or blank strings are not allowed in FHIR JSON")
+			return
 		}
+		w.primitive(path, d, s)
 	case typ.Kind() == reflect.Bool:
 		if _, ok := v.(bool); !ok {
 			w.fail(jft.CodeFHIRStructure, path, "must be true or false")
@@ -269,7 +307,18 @@ func (w *walker) single(path string, v any, typ reflect.Type) {
 			w.fail(jft.CodeFHIREmpty, path, "empty objects are not allowed in FHIR JSON")
 			return
 		}
-		w.object(path, obj, typ, false)
+		w.object(path, d.path, obj, typ, false)
+	}
+}
+
+// primitive checks a string primitive against its R4 format and required value set.
+func (w *walker) primitive(path string, d elementDef, s string) {
+	if re := primitiveFormats[d.fhirType]; re != nil && !re.MatchString(s) {
+		w.fail(jft.CodeFHIRFormat, path, "value is not a valid FHIR "+d.fhirType)
+		return
+	}
+	if d.valueSet != "" && d.fhirType == "code" && !requiredCodes[d.valueSet][s] {
+		w.fail(jft.CodeFHIRCode, path, "code is not in the element's required value set")
 	}
 }
 
