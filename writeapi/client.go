@@ -96,12 +96,15 @@ func New(cfg Config, auth Authorizer, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, base: base, auth: auth,
-		http:  &http.Client{Transport: NewTransport(cfg), CheckRedirect: noRedirects},
+		http:  &http.Client{CheckRedirect: noRedirects},
 		sleep: sleepCtx,
 		rand:  rand.Int64N,
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.http.Transport == nil {
+		c.http.Transport = NewTransport(cfg)
 	}
 	return c, nil
 }
