@@ -29,6 +29,15 @@ type Config struct {
 	// UnknownElements is reject or warn for properties R4 does not define. The WriteAPI
 	// deserialises strictly, so reject is the default.
 	UnknownElements string `env:"JFT_RULE_UNKNOWN_ELEMENTS, default=reject"`
+	// BundleResources is reject or warn for structural findings inside resources of other
+	// types than the three the WriteAPI takes (a Bundle's Patient, Organization, …). The
+	// WriteAPI deserialises the whole Bundle as R4, so reject is the default; identity and
+	// organisation number rules are never downgraded.
+	BundleResources string `env:"JFT_RULE_BUNDLE_RESOURCES, default=reject"`
+	// UnknownResourceTypes is reject or warn for resources of types the gateway has no
+	// element tables for (inside Bundles or contained); warn by default, since that is a
+	// gap of ours, not necessarily the event's.
+	UnknownResourceTypes string `env:"JFT_RULE_UNKNOWN_RESOURCE_TYPES, default=warn"`
 }
 
 // Validate checks the configuration.
@@ -52,10 +61,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("JFT_SYNTHETIC_NIN_MONTH_OFFSETS: %d would collide with real months or H-numbers (+40)", m)
 		}
 	}
-	switch c.UnknownElements {
-	case ModeReject, ModeWarn:
-	default:
-		return fmt.Errorf("JFT_RULE_UNKNOWN_ELEMENTS: %q is not reject or warn", c.UnknownElements)
+	for name, v := range map[string]string{"JFT_RULE_UNKNOWN_ELEMENTS": c.UnknownElements,
+		"JFT_RULE_BUNDLE_RESOURCES": c.BundleResources, "JFT_RULE_UNKNOWN_RESOURCE_TYPES": c.UnknownResourceTypes} {
+		if v != ModeReject && v != ModeWarn {
+			return fmt.Errorf("%s: %q is not reject or warn", name, v)
+		}
 	}
 	return nil
 }

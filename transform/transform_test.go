@@ -12,7 +12,7 @@ import (
 func newT(t testing.TB, env string) *Transformer {
 	t.Helper()
 	tr, err := New(Config{Environment: env, MaxBodyBytes: 1000000, SyntheticOrgnrPrefixes: []string{"2", "3"},
-		SyntheticNINMonthOffsets: []int{65, 80}, UnknownElements: ModeReject})
+		SyntheticNINMonthOffsets: []int{65, 80}, UnknownElements: ModeReject, BundleResources: ModeReject, UnknownResourceTypes: ModeWarn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,8 +353,51 @@ func TestAcknowledgements(t *testing.T) {
 	}
 }
 
+func TestRuleClassesCanWarn(t *testing.T) {
+	bundle := []byte(`{"resourceType":"Bundle","type":"collection","entry":[
+	 {"resource":{"resourceType":"Patient","gender":"","identifier":[{"system":"urn:oid:2.16.578.1.12.4.1.4.1","value":"05898597468"}]}},
+	 {"resource":{"resourceType":"ImagingStudy","status":"available"}}]}`)
+	mk := func(bundleResources, unknownTypes string) *Transformer {
+		tr, err := New(Config{Environment: "prod", MaxBodyBytes: 1000000, SyntheticOrgnrPrefixes: []string{"2", "3"},
+			SyntheticNINMonthOffsets: []int{65, 80}, UnknownElements: ModeReject, BundleResources: bundleResources, UnknownResourceTypes: unknownTypes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	// Strict: the empty gender inside the Patient rejects, the synthetic NIN too.
+	_, err := mk(ModeReject, ModeWarn).Transform(event("915933149", bundle))
+	codes := map[jft.Code]bool{}
+	for _, is := range jft.AsError(err).Issues {
+		codes[is.Code] = true
+	}
+	if !codes[jft.CodeFHIREmpty] || !codes[jft.CodeNINSyntheticInProd] {
+		t.Fatalf("strict: %+v", jft.AsError(err).Issues)
+	}
+	// Lenient on Bundle resources: the empty gender becomes a warning; the identity-number
+	// policy still rejects.
+	_, err = mk(ModeWarn, ModeWarn).Transform(event("915933149", bundle))
+	for _, is := range jft.AsError(err).Issues {
+		if is.Code == jft.CodeFHIREmpty {
+			t.Fatalf("lenient mode still rejects a structural finding inside a Patient: %+v", is)
+		}
+	}
+	if jft.CodeOf(err) != jft.CodeNINSyntheticInProd {
+		t.Fatalf("lenient mode dropped the identity-number policy: %v", err)
+	}
+	// Unknown resource types: a warning by default, an error when configured.
+	fixed := bytes.Replace(bytes.Replace(bundle, []byte(`"gender":"",`), nil, 1), []byte("05898597468"), []byte("13116900216"), 1)
+	cmd, err := mk(ModeReject, ModeWarn).Transform(event("915933149", fixed))
+	if err != nil || len(cmd.Warnings) != 1 || cmd.Warnings[0].Path != "Bundle.entry[1].resource" {
+		t.Fatalf("unknown type as warning: %v %+v", err, cmd.Warnings)
+	}
+	if _, err := mk(ModeReject, ModeReject).Transform(event("915933149", fixed)); jft.CodeOf(err) != jft.CodeFHIRStructure {
+		t.Fatalf("unknown type as error: %v", err)
+	}
+}
+
 func TestUnknownElementsCanWarn(t *testing.T) {
-	tr, err := New(Config{Environment: "prod", MaxBodyBytes: 1000000, SyntheticOrgnrPrefixes: []string{"2", "3"}, UnknownElements: ModeWarn})
+	tr, err := New(Config{Environment: "prod", MaxBodyBytes: 1000000, SyntheticOrgnrPrefixes: []string{"2", "3"}, UnknownElements: ModeWarn, BundleResources: ModeReject, UnknownResourceTypes: ModeWarn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +410,7 @@ func TestUnknownElementsCanWarn(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	good := Config{Environment: "test", MaxBodyBytes: 1000000, SyntheticOrgnrPrefixes: []string{"2", "3"}, SyntheticNINMonthOffsets: []int{65, 80}, UnknownElements: ModeReject}
+	good := Config{Environment: "test", MaxBodyBytes: 1000000, SyntheticOrgnrPrefixes: []string{"2", "3"}, SyntheticNINMonthOffsets: []int{65, 80}, UnknownElements: ModeReject, BundleResources: ModeReject, UnknownResourceTypes: ModeWarn}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}

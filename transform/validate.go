@@ -25,6 +25,9 @@ type walker struct {
 	references   []ref
 	containedIDs map[string]bool
 	seenEntries  map[string]bool
+	// lenient > 0 while walking a resource whose structural findings are warnings
+	// (JFT_RULE_BUNDLE_RESOURCES=warn).
+	lenient int
 }
 
 type ref struct{ path, target string }
@@ -33,6 +36,10 @@ var identifierType = reflect.TypeFor[fhir.Identifier]()
 var referenceType = reflect.TypeFor[fhir.Reference]()
 
 func (w *walker) fail(code jft.Code, path, msg string) {
+	if w.lenient > 0 && strings.HasPrefix(string(code), "FHIR_") {
+		w.warn(code, path, msg)
+		return
+	}
 	if len(w.errors) < jft.MaxIssues {
 		w.errors = append(w.errors, jft.Issue{Severity: jft.SeverityError, Code: code, Path: path, Message: msg})
 	}
@@ -64,12 +71,20 @@ func (t *Transformer) validate(rt string, doc map[string]any, _ []byte) findings
 func (w *walker) resource(path, rt string, obj map[string]any) {
 	typ, ok := resourceTypes[rt]
 	if !ok {
-		w.warn(jft.CodeFHIRStructure, path, "resource type "+strconv.Quote(rt)+" is not checked by the gateway")
+		msg := "resource type " + strconv.Quote(rt) + " is not checked by the gateway"
+		if w.t.cfg.UnknownResourceTypes == ModeReject {
+			w.fail(jft.CodeFHIRStructure, path, msg)
+		} else {
+			w.warn(jft.CodeFHIRStructure, path, msg)
+		}
 		return
 	}
 	def := ""
 	if _, ok := defElements[rt+".meta"]; ok {
 		def = rt // a WriteAPI type: its generated definition applies
+	} else if w.t.cfg.BundleResources == ModeWarn {
+		w.lenient++
+		defer func() { w.lenient-- }()
 	}
 	w.object(path, def, obj, typ, true)
 }
