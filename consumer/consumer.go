@@ -48,6 +48,19 @@ type PartitionStats struct {
 	Queued    int
 	Paused    bool
 	Completed int64
+	// HighWatermark is the partition's end offset as of the newest fetch (-1: none yet).
+	HighWatermark int64
+	// Committed is the offset the group has committed for the partition (-1: none).
+	Committed int64
+}
+
+// Lag is the number of records after the committed offset: what a restart would read
+// again or for the first time. It is -1 when either end is unknown.
+func (s PartitionStats) Lag() int64 {
+	if s.HighWatermark < 0 || s.Committed < 0 {
+		return -1
+	}
+	return max(0, s.HighWatermark-s.Committed)
 }
 
 // Consumer is a running group member.
@@ -153,11 +166,17 @@ func (c *Consumer) Client() *kgo.Client { return c.cl }
 
 // Stats returns the assigned partitions' counters, sorted.
 func (c *Consumer) Stats() []PartitionStats {
+	committed := c.cl.CommittedOffsets()
 	c.mu.Lock()
 	var out []PartitionStats
 	for _, ps := range c.workers {
 		for _, w := range ps {
-			out = append(out, w.stats())
+			st := w.stats()
+			st.Committed = -1
+			if o, ok := committed[st.Topic][st.Partition]; ok {
+				st.Committed = o.Offset
+			}
+			out = append(out, st)
 		}
 	}
 	c.mu.Unlock()
@@ -235,14 +254,17 @@ func (c *Consumer) poll(ctx context.Context) error {
 			c.log.Warn("fetch error", slog.String("topic", topic), slog.Int("partition", int(p)), slog.String("error", err.Error()))
 		})
 		fs.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
-				return
-			}
 			c.mu.Lock()
 			w := c.workers[p.Topic][p.Partition]
 			c.mu.Unlock()
 			if w == nil {
 				// Not ours any more (revoked between fetch and poll); the owner reads it.
+				return
+			}
+			if p.Err == nil {
+				w.highWatermark.Store(p.HighWatermark)
+			}
+			if len(p.Records) == 0 {
 				return
 			}
 			if w.enqueue(p.Records) {

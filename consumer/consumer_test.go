@@ -188,7 +188,17 @@ func TestBackpressurePausesTheFullPartition(t *testing.T) {
 	if st.Queued > 8+cfg.MaxInFlight {
 		t.Errorf("queued %d records while paused: at most one poll beyond the window expected", st.Queued)
 	}
+	if st.HighWatermark != 2000 {
+		t.Errorf("high watermark %d, want 2000", st.HighWatermark)
+	}
+	if lag := st.Lag(); lag != -1 && lag != 2000 {
+		t.Errorf("lag %d while nothing is done, want 2000 (or unknown before any commit)", lag)
+	}
 	close(block)
+	waitFor(t, 30*time.Second, "the lag to reach 0", func() bool {
+		st := r.c.Stats()
+		return len(st) == 1 && st[0].Lag() == 0 && st[0].Committed == 2000
+	})
 	r.shutdown(t)
 }
 

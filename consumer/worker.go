@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -39,6 +40,8 @@ type worker struct {
 	paused    bool
 	handlers  sync.WaitGroup
 	completed int64
+
+	highWatermark atomic.Int64 // from the newest fetch; -1 before the first
 }
 
 type slot struct {
@@ -55,6 +58,7 @@ func newWorker(c *Consumer, topic string, partition int32) *worker {
 		stopCh: make(chan struct{}), wake: make(chan struct{}, 1), exited: make(chan struct{}),
 		keyTail: map[string]chan struct{}{},
 	}
+	w.highWatermark.Store(-1)
 	if c.cfg.Ordering == OrderPartition {
 		w.window = 1
 		w.lowWater = 1
@@ -245,5 +249,6 @@ func (w *worker) lose() {
 func (w *worker) stats() PartitionStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return PartitionStats{Topic: w.topic, Partition: w.partition, InFlight: w.inflight, Queued: len(w.queue), Paused: w.paused, Completed: w.completed}
+	return PartitionStats{Topic: w.topic, Partition: w.partition, InFlight: w.inflight, Queued: len(w.queue), Paused: w.paused,
+		Completed: w.completed, HighWatermark: w.highWatermark.Load(), Committed: -1}
 }

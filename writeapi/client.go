@@ -59,6 +59,23 @@ type Client struct {
 	http  *http.Client
 	sleep func(context.Context, time.Duration) error
 	rand  func(n int64) int64
+	// observe is told every attempt (metrics).
+	observe func(Attempt)
+}
+
+// Attempt describes one request to the WriteAPI, for metrics. It holds no payload, tenant
+// or token.
+type Attempt struct {
+	// Operation is "submit" or "acknowledge".
+	Operation string
+	// Status is the HTTP status, 0 when no answer was received.
+	Status int
+	// Code is the error's code, empty on success.
+	Code jft.Code
+	// Duration is the time from sending to the answer (or the failure).
+	Duration time.Duration
+	// Retried reports that another attempt follows.
+	Retried bool
 }
 
 // Option configures a Client.
@@ -67,6 +84,12 @@ type Option func(*Client)
 // WithTransport sets the HTTP transport (the gateway wraps NewTransport with otelhttp).
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) { c.http.Transport = rt }
+}
+
+// WithAttemptObserver has f told every attempt once its fate (retried or not) is known. f
+// must not block.
+func WithAttemptObserver(f func(Attempt)) Option {
+	return func(c *Client) { c.observe = f }
 }
 
 // WithSleep replaces the wait between attempts (tests).
@@ -128,11 +151,18 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 
 	var resp Response
 	refreshed := false
+	op := "submit"
+	if cmd.Kind == jft.KindAcknowledgement {
+		op = "acknowledge"
+	}
 	for {
 		resp.Attempts++
+		began := time.Now()
 		status, err := c.attempt(ctx, target, cmd, &resp)
+		took := time.Since(began)
 		resp.Status = status
 		if err == nil {
+			c.observed(Attempt{Operation: op, Status: status, Duration: took})
 			return resp, nil
 		}
 		e := jft.AsError(err)
@@ -140,15 +170,19 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 			// One fresh token, then a 401 is permanent (the client is not allowed in).
 			refreshed = true
 			c.auth.Invalidate(cmd.Tenant)
+			c.observed(Attempt{Operation: op, Status: status, Code: e.Code, Duration: took, Retried: true})
 			continue
 		}
 		if e.Permanent || resp.Attempts >= c.cfg.MaxAttempts {
+			c.observed(Attempt{Operation: op, Status: status, Code: e.Code, Duration: took})
 			return resp, e
 		}
 		wait := c.backoff(resp.Attempts, e.RetryAfterSeconds)
 		if time.Now().Add(wait).After(deadline) {
+			c.observed(Attempt{Operation: op, Status: status, Code: e.Code, Duration: took})
 			return resp, e
 		}
+		c.observed(Attempt{Operation: op, Status: status, Code: e.Code, Duration: took, Retried: true})
 		if err := c.sleep(ctx, wait); err != nil {
 			// The caller's context ended (revoked partition, shutdown) or the budget ran out.
 			if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
@@ -156,6 +190,12 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 			}
 			return resp, e
 		}
+	}
+}
+
+func (c *Client) observed(a Attempt) {
+	if c.observe != nil && (a.Status != 0 || a.Code != jft.CodeAuthFailed && a.Code != jft.CodeTenantUnknown) {
+		c.observe(a)
 	}
 }
 

@@ -410,3 +410,47 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestAttemptObserverSeesEveryRequest: each request is reported once, with its operation
+// and status, and all but the last are marked retried with the code that caused the retry.
+func TestAttemptObserverSeesEveryRequest(t *testing.T) {
+	rec := &recorder{script: []http.HandlerFunc{status(503), status(429, "Retry-After", "0"), accepted}}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	var got []Attempt
+	c, err := New(testConfig(srv.URL), NoAuth{}, WithSleep((&sleeps{}).sleep), WithAttemptObserver(func(a Attempt) { got = append(got, a) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(context.Background(), event()); err != nil {
+		t.Fatal(err)
+	}
+	want := []Attempt{
+		{Operation: "submit", Status: 503, Code: jft.CodeAPIUnavailable, Retried: true},
+		{Operation: "submit", Status: 429, Code: jft.CodeAPIRateLimited, Retried: true},
+		{Operation: "submit", Status: 202},
+	}
+	if len(got) != len(want) || len(rec.requests) != len(want) {
+		t.Fatalf("observed %d attempts for %d requests, want %d", len(got), len(rec.requests), len(want))
+	}
+	for i := range want {
+		g := got[i]
+		if g.Duration <= 0 {
+			t.Errorf("attempt %d has no duration", i)
+		}
+		g.Duration = 0
+		if g != want[i] {
+			t.Errorf("attempt %d: %+v, want %+v", i, g, want[i])
+		}
+	}
+	got = nil
+	ack := jft.Command{Kind: jft.KindAcknowledgement, Tenant: "312229544", ResourceType: "MedicationDispense", ResourceID: "abc"}
+	rec.script = []http.HandlerFunc{status(404)}
+	rec.requests = nil
+	if _, err := c.Send(context.Background(), ack); jft.CodeOf(err) != jft.CodeAPINotFound {
+		t.Fatalf("err %v", err)
+	}
+	if len(got) != 1 || got[0].Operation != "acknowledge" || got[0].Retried || got[0].Status != 404 {
+		t.Errorf("acknowledgement observed as %+v", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/jft-gateway/jft-gateway/internal/admin"
 	"github.com/jft-gateway/jft-gateway/internal/devenv"
 	"github.com/jft-gateway/jft-gateway/internal/gateway"
 	"github.com/jft-gateway/jft-gateway/internal/jft"
@@ -45,7 +46,7 @@ func demo(ctx context.Context, getenv func(string) string, stdout, stderr io.Wri
 	}
 	defer os.RemoveAll(dir)
 	dc := devConfig{KafkaAddr: "127.0.0.1:0", Partitions: 3, SimAddr: "127.0.0.1:0"}
-	st, err := startDev(ctx, dc, dir, overlay(nil, getenv, map[string]string{"JFT_LOG_LEVEL": "warn", "JFT_KAFKA_GROUP": "jft-gateway-demo"}))
+	st, err := startDev(ctx, dc, dir, overlay(nil, getenv, map[string]string{"JFT_LOG_LEVEL": "warn", "JFT_KAFKA_GROUP": "jft-gateway-demo", "JFT_ADMIN_ADDR": admin.Off}))
 	if err != nil {
 		return err
 	}

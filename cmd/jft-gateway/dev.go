@@ -80,7 +80,7 @@ func startDev(ctx context.Context, dc devConfig, dir string, getenv func(string)
 	for k, v := range authEnv {
 		overrides[k] = v
 	}
-	defaults := map[string]string{"JFT_LOG_FORMAT": "text", "JFT_KAFKA_GROUP": "jft-gateway-dev"}
+	defaults := map[string]string{"JFT_LOG_FORMAT": "text", "JFT_KAFKA_GROUP": "jft-gateway-dev", "JFT_ADMIN_ADDR": "127.0.0.1:9464"}
 	cfg, err := gateway.Load(ctx, overlay(overrides, getenv, defaults))
 	if err != nil {
 		env.Close()
@@ -115,6 +115,9 @@ func dev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	defer st.env.Close()
 	fmt.Fprintf(stdout, "jft-gateway dev\n  kafka      %s (topics: %v, %s partitions each)\n  writeapi   %s (simulator, environment test)\n  helseid    %s\n  data       %s\n",
 		st.env.Brokers[0], st.cfg.Pipeline.Topics(), strconv.Itoa(dc.Partitions), st.env.Sim.URL, st.env.Sim.URL, dc.DataDir)
+	if st.cfg.Admin.Addr != "off" {
+		fmt.Fprintf(stdout, "  admin      http://%s/metrics  /healthz  /readyz\n", st.cfg.Admin.Addr)
+	}
 	fmt.Fprintf(stdout, "  try        kcat -b %s -t %s -K: -P  (key = municipality, e.g. 312229544)\n", st.env.Brokers[0], st.cfg.Pipeline.EventsTopic)
 	fmt.Fprintf(stdout, "             kcat -b %s -t %s -C -o beginning\n", st.env.Brokers[0], st.cfg.Producer.ResultsTopic)
 	return runGateway(ctx, st.cfg, getenv, stderr, gateway.Deps{})

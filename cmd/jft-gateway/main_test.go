@@ -130,16 +130,21 @@ func TestUnknownCommand(t *testing.T) {
 
 // runDev runs `dev` on a free Kafka port until the test ends and returns the address and
 // dev's output.
-func runDev(t *testing.T) (addr string, out, errOut *syncBuf) {
+func runDev(t *testing.T, extra ...string) (addr string, out, errOut *syncBuf) {
 	t.Helper()
 	addr = freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errOut = &syncBuf{}, &syncBuf{}
+	vars := map[string]string{
+		"JFT_DEV_KAFKA_ADDR": addr, "JFT_DEV_DATA_DIR": t.TempDir(), "JFT_DEV_SIM_ADDR": "127.0.0.1:0", "JFT_DEV_PARTITIONS": "2",
+		"JFT_ADMIN_ADDR": "off",
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		vars[extra[i]] = extra[i+1]
+	}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"dev"}, env(map[string]string{
-			"JFT_DEV_KAFKA_ADDR": addr, "JFT_DEV_DATA_DIR": t.TempDir(), "JFT_DEV_SIM_ADDR": "127.0.0.1:0", "JFT_DEV_PARTITIONS": "2",
-		}), out, errOut)
+		done <- run(ctx, []string{"dev"}, env(vars), out, errOut)
 	}()
 	t.Cleanup(func() {
 		cancel()

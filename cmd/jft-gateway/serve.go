@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/jft-gateway/jft-gateway/internal/admin"
 	"github.com/jft-gateway/jft-gateway/internal/gateway"
 	"github.com/jft-gateway/jft-gateway/internal/telemetry"
 )
@@ -43,7 +44,18 @@ func runGateway(ctx context.Context, cfg gateway.Config, getenv func(string) str
 	}
 	log.Info("gateway starting", slog.Any("brokers", cfg.Consumer.Brokers), slog.String("group", cfg.Consumer.Group),
 		slog.String("environment", cfg.Transform.Environment), slog.String("writeapi", cfg.WriteAPI.BaseURL))
+	adminDone := make(chan error, 1)
+	actx, stopAdmin := context.WithCancel(ctx)
+	if cfg.Admin.Addr != admin.Off {
+		go func() { adminDone <- admin.Serve(actx, cfg.Admin.Addr, g.AdminHandler(), log, nil) }()
+	} else {
+		adminDone <- nil
+	}
 	err = g.Run(ctx)
+	stopAdmin()
+	if aerr := <-adminDone; aerr != nil && err == nil {
+		err = aerr
+	}
 	log.Info("gateway stopped")
 	return err
 }

@@ -80,6 +80,18 @@ func TestComposeServicesMatchTheBinaries(t *testing.T) {
 	if !strings.HasSuffix(gw.Environment["JFT_WRITEAPI_BASE_URL"], ":"+portOf(f.Services["jft-sim"].Environment["JFT_SIM_ADDR"])) {
 		t.Errorf("jft-gateway's WriteAPI URL %q does not point at jft-sim's port", gw.Environment["JFT_WRITEAPI_BASE_URL"])
 	}
+	// Prometheus scrapes the gateway's admin port.
+	prom, err := os.ReadFile("../../deploy/compose/prometheus.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminPort := portOf(gw.Environment["JFT_ADMIN_ADDR"])
+	if adminPort == "" {
+		adminPort = portOf(defaultOf(t, "JFT_ADMIN_ADDR"))
+	}
+	if !strings.Contains(string(prom), `"jft-gateway:`+adminPort+`"`) {
+		t.Errorf("prometheus.yaml does not scrape jft-gateway:%s, the gateway's admin port", adminPort)
+	}
 	dockerfile, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
@@ -119,4 +131,16 @@ func portOf(addr string) string {
 		return ""
 	}
 	return addr[i+1:]
+}
+
+// defaultOf is the default of a gateway variable, from its struct tag.
+func defaultOf(t *testing.T, name string) string {
+	t.Helper()
+	for _, v := range gateway.Variables(gateway.Config{}) {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	t.Fatalf("the gateway has no variable %s", name)
+	return ""
 }

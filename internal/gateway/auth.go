@@ -59,7 +59,7 @@ func (c Config) checkAuthTarget() error {
 }
 
 // NewAuthorizer builds the Authorizer for cfg.Auth: HelseID with DPoP per tenant, or none.
-func NewAuthorizer(_ context.Context, cfg Config, log *slog.Logger) (writeapi.Authorizer, error) {
+func NewAuthorizer(_ context.Context, cfg Config, log *slog.Logger, opts ...helseid.Option) (writeapi.Authorizer, error) {
 	if cfg.Auth.Mode == AuthNone {
 		log.Warn("JFT_AUTH_MODE=none: requests carry no credentials (simulator and benchmarks only)")
 		return writeapi.NoAuth{}, nil
@@ -69,7 +69,7 @@ func NewAuthorizer(_ context.Context, cfg Config, log *slog.Logger) (writeapi.Au
 	if err != nil {
 		return nil, err
 	}
-	a, err := helseid.New(hc, reg)
+	a, err := helseid.New(hc, reg, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("helseid: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/jft-gateway/jft-gateway/consumer"
+	"github.com/jft-gateway/jft-gateway/internal/admin"
 	"github.com/jft-gateway/jft-gateway/internal/pipeline"
 	"github.com/jft-gateway/jft-gateway/producer"
 	"github.com/jft-gateway/jft-gateway/transform"
@@ -18,6 +19,7 @@ import (
 // own JFT_* variables (see `jft-gateway help` and docs/configuration.md).
 type Config struct {
 	Log       LogConfig
+	Admin     admin.Config
 	Pipeline  pipeline.Config
 	Consumer  consumer.Config
 	Producer  producer.Config
@@ -81,7 +83,7 @@ func variableOf(cfg any, err error) string {
 
 // Validate checks every section and the rules that span sections.
 func (c Config) Validate() error {
-	for _, v := range []interface{ Validate() error }{c.Log, c.Pipeline, c.Consumer, c.Producer, c.Transform, c.WriteAPI, c.Auth} {
+	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.Pipeline, c.Consumer, c.Producer, c.Transform, c.WriteAPI, c.Auth} {
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("configuration: %w", err)
 		}

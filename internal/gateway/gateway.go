@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kotel"
@@ -19,10 +21,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/jft-gateway/jft-gateway/consumer"
+	"github.com/jft-gateway/jft-gateway/internal/admin"
+	"github.com/jft-gateway/jft-gateway/internal/metrics"
 	"github.com/jft-gateway/jft-gateway/internal/pipeline"
 	"github.com/jft-gateway/jft-gateway/producer"
 	"github.com/jft-gateway/jft-gateway/transform"
 	"github.com/jft-gateway/jft-gateway/writeapi"
+	"github.com/jft-gateway/jft-gateway/writeapi/helseid"
 )
 
 // Deps are the parts a caller may supply; zero values get production defaults.
@@ -44,10 +49,13 @@ type Deps struct {
 
 // Gateway is one running instance.
 type Gateway struct {
+	cfg      Config
 	consumer *consumer.Consumer
 	producer *kgo.Client
 	auth     writeapi.Authorizer
+	metrics  *metrics.Metrics
 	log      *slog.Logger
+	failed   atomic.Pointer[error] // Run's error, for liveness
 }
 
 // New builds the instance; it connects lazily, so nothing is reached until Run.
@@ -71,6 +79,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		kotel.KeyFormatter(KeyFormatter),
 	)
 	hooks := kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(tracer)).Hooks()...)
+	m := metrics.New()
 
 	tr, err := transform.New(cfg.Transform)
 	if err != nil {
@@ -78,7 +87,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	}
 	auth := deps.Authorizer
 	if auth == nil {
-		if auth, err = NewAuthorizer(ctx, cfg, deps.Logger); err != nil {
+		if auth, err = NewAuthorizer(ctx, cfg, deps.Logger, helseid.WithTokenObserver(m.Token)); err != nil {
 			return nil, err
 		}
 	}
@@ -90,12 +99,12 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		otelhttp.WithTracerProvider(deps.TracerProvider),
 		otelhttp.WithPropagators(deps.Propagator),
 	)
-	wc, err := writeapi.New(cfg.WriteAPI, auth, writeapi.WithTransport(rt))
+	wc, err := writeapi.New(cfg.WriteAPI, auth, writeapi.WithTransport(rt), writeapi.WithAttemptObserver(m.Attempt))
 	if err != nil {
 		return nil, fmt.Errorf("writeapi client: %w", err)
 	}
 
-	popts := append([]kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks}, producer.Options()...)
+	popts := append([]kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks, m.ProducerHooks(cfg.Producer.DLQTopic)}, producer.Options()...)
 	popts = append(popts, deps.KafkaOpts...)
 	pcl, err := kgo.NewClient(popts...)
 	if err != nil {
@@ -106,7 +115,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		pcl.Close()
 		return nil, err
 	}
-	popt := []pipeline.Option{pipeline.WithLogger(deps.Logger)}
+	popt := []pipeline.Option{pipeline.WithLogger(deps.Logger), pipeline.WithObserver(m)}
 	for _, o := range deps.Observers {
 		popt = append(popt, pipeline.WithObserver(o))
 	}
@@ -117,13 +126,14 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	}
 	ccfg := cfg.Consumer
 	ccfg.Topics = cfg.Pipeline.Topics()
-	copts := append([]kgo.Opt{hooks}, deps.KafkaOpts...)
+	copts := append([]kgo.Opt{hooks, m.ConsumerHooks()}, deps.KafkaOpts...)
 	cons, err := consumer.New(ccfg, pl.Handle, deps.Logger, copts...)
 	if err != nil {
 		pcl.Close()
 		return nil, fmt.Errorf("kafka consumer: %w", err)
 	}
-	return &Gateway{consumer: cons, producer: pcl, auth: auth, log: deps.Logger}, nil
+	m.WatchPartitions(cons.Stats)
+	return &Gateway{cfg: cfg, consumer: cons, producer: pcl, auth: auth, metrics: m, log: deps.Logger}, nil
 }
 
 // Run consumes until ctx ends, drains in-flight work, and closes the clients.
@@ -131,13 +141,47 @@ func (g *Gateway) Run(ctx context.Context) error {
 	defer g.producer.Close()
 	err := g.consumer.Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("gateway: %w", err)
+		err = fmt.Errorf("gateway: %w", err)
+		g.failed.Store(&err)
+		return err
 	}
 	return nil
 }
 
 // Ready reports whether the instance has joined its group.
 func (g *Gateway) Ready() bool { return g.consumer.Ready() }
+
+// Metrics returns the instance's metrics.
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// AdminHandler serves /metrics, /healthz and /readyz for this instance. Readiness needs
+// the group joined, a broker answering, and, with HelseID, tokens obtainable.
+func (g *Gateway) AdminHandler() http.Handler {
+	checks := []admin.Check{
+		{Name: "group", Func: func(context.Context) error {
+			if !g.consumer.Ready() {
+				return fmt.Errorf("not a member of group %s yet", g.cfg.Consumer.Group)
+			}
+			return nil
+		}},
+		{Name: "brokers", Func: admin.Cached(5*time.Second, func(ctx context.Context) error {
+			if err := g.producer.Ping(ctx); err != nil {
+				return fmt.Errorf("no broker answers: %w", err)
+			}
+			return nil
+		})},
+	}
+	if r, ok := g.auth.(interface{ Ready() error }); ok {
+		checks = append(checks, admin.Check{Name: "tokens", Func: func(context.Context) error { return r.Ready() }})
+	}
+	live := func() error {
+		if err := g.failed.Load(); err != nil {
+			return *err
+		}
+		return nil
+	}
+	return admin.Handler(g.metrics.Handler(), live, checks...)
+}
 
 // KeyFormatter puts a record key into spans only when it is an organisation number (nine
 // digits: public, and useful to follow a municipality's events); any other key might carry

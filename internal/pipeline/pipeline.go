@@ -46,6 +46,16 @@ type Observer interface {
 	Observe(in *kgo.Record, res *jft.Result)
 }
 
+// TenantObserver is an Observer that is also told, per tenant (organisation number), when
+// a WriteAPI call starts and ends and whether the tenant's records are held because no
+// access token can be had. It must not block.
+type TenantObserver interface {
+	Observer
+	SendStarted(tenant string)
+	SendDone(tenant string)
+	Held(tenant string, held bool)
+}
+
 // ErrCredentialsUnavailable is returned for a record that could not be sent because no
 // access token could be had for its tenant; the consumer retries it later.
 var ErrCredentialsUnavailable = errors.New("pipeline: no access token for the tenant; retrying later")
@@ -59,6 +69,7 @@ type Pipeline struct {
 	tracer    *kotel.Tracer
 	log       *slog.Logger
 	observers []Observer
+	tenantObs []TenantObserver
 	now       func() time.Time
 	// publishBackoff bounds the wait between attempts to write a result.
 	publishBackoffMin, publishBackoffMax time.Duration
@@ -70,9 +81,15 @@ type Option func(*Pipeline)
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(p *Pipeline) { p.log = l } }
 
-// WithObserver adds an observer of durable results.
+// WithObserver adds an observer of durable results (and of tenants, when o is a
+// TenantObserver).
 func WithObserver(o Observer) Option {
-	return func(p *Pipeline) { p.observers = append(p.observers, o) }
+	return func(p *Pipeline) {
+		p.observers = append(p.observers, o)
+		if t, ok := o.(TenantObserver); ok {
+			p.tenantObs = append(p.tenantObs, t)
+		}
+	}
 }
 
 // WithClock replaces time.Now (tests).
@@ -116,6 +133,9 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 		// failed result. The consumer retries it with backoff, holding this tenant's
 		// records (same key) while other tenants flow.
 		span.SetStatus(codes.Error, "credentials unavailable")
+		for _, o := range p.tenantObs {
+			o.Held(res.Tenant, true)
+		}
 		return ErrCredentialsUnavailable
 	}
 	res.ReceivedAt = received
@@ -129,6 +149,11 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 	p.logResult(ctx, r, &res)
 	for _, o := range p.observers {
 		o.Observe(r, &res)
+	}
+	if res.Tenant != "" && res.Attempts > 0 {
+		for _, o := range p.tenantObs {
+			o.Held(res.Tenant, false)
+		}
 	}
 	return nil
 }
@@ -149,7 +174,13 @@ func (p *Pipeline) process(ctx context.Context, r *kgo.Record) jft.Result {
 		return res
 	}
 	cmd.EventID = res.EventID
+	for _, o := range p.tenantObs {
+		o.SendStarted(cmd.Tenant)
+	}
 	resp, err := p.sender.Send(ctx, cmd)
+	for _, o := range p.tenantObs {
+		o.SendDone(cmd.Tenant)
+	}
 	res.Attempts, res.HTTPStatus = resp.Attempts, resp.Status
 	if err != nil {
 		outcome := jft.OutcomeFailed

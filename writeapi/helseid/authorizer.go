@@ -44,6 +44,9 @@ type Authorizer struct {
 	endpoint string                   // token endpoint from discovery
 	backoff  map[string]time.Time     // tenant → no HelseID call before
 	fails    map[string]int
+	lastErr  error // of the newest token request; nil after a success
+
+	observe func(tenant string, err error)
 }
 
 // Option configures an Authorizer.
@@ -51,6 +54,12 @@ type Option func(*Authorizer)
 
 // WithHTTPClient sets the client for HelseID calls.
 func WithHTTPClient(c *http.Client) Option { return func(a *Authorizer) { a.http = c } }
+
+// WithTokenObserver has f told the outcome of every token request (metrics). tenant is
+// the organisation number; f must not block.
+func WithTokenObserver(f func(tenant string, err error)) Option {
+	return func(a *Authorizer) { a.observe = f }
+}
 
 // WithClock replaces time.Now.
 func WithClock(now func() time.Time) Option { return func(a *Authorizer) { a.now = now } }
@@ -148,8 +157,12 @@ func (a *Authorizer) token(ctx context.Context, t tenants.Tenant, k *key) (*oaut
 	}
 	v, err, _ := a.flight.Do(t.Orgnr, func() (any, error) {
 		tok, err := a.fetch(context.WithoutCancel(ctx), t, k)
+		if a.observe != nil {
+			a.observe(t.Orgnr, err)
+		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
+		a.lastErr = err
 		if err != nil {
 			a.fails[t.Orgnr]++
 			d := min(time.Duration(1<<min(a.fails[t.Orgnr]-1, 6))*time.Second, time.Minute)
@@ -165,6 +178,24 @@ func (a *Authorizer) token(ctx context.Context, t tenants.Tenant, k *key) (*oaut
 		return nil, err
 	}
 	return v.(*oauth2.Token), nil
+}
+
+// Ready reports whether tokens can be had: an error when the newest token request failed
+// and no tenant holds a valid token. Before any request it is ready (tokens are fetched on
+// first use).
+func (a *Authorizer) Ready() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lastErr == nil {
+		return nil
+	}
+	now := a.now()
+	for _, tok := range a.tokens {
+		if tok.Expiry.After(now) {
+			return nil
+		}
+	}
+	return fmt.Errorf("helseid: no valid token and the newest token request failed: %w", a.lastErr)
 }
 
 // fetch performs the client credentials grant, with the DPoP nonce dance.

@@ -397,3 +397,51 @@ func TestParseKeyForms(t *testing.T) {
 		}
 	}
 }
+
+// TestReadinessAndTokenObserver: the observer is told every token request's outcome, and
+// Ready fails only when the newest request failed and no tenant holds a valid token.
+func TestReadinessAndTokenObserver(t *testing.T) {
+	w := newWorld(t)
+	keyFile, k := writeECKey(t, t.TempDir())
+	w.iss.RegisterClient(simhid.Client{ID: "jft-gateway", Keys: []jose.JSONWebKey{{Key: &k.PublicKey}}, Tenancy: simhid.MultiTenant, Parents: []string{"312229544"}})
+	reg := tenants.Static(tenants.Tenant{Orgnr: "312229544"}, tenants.Tenant{Orgnr: "310163449"})
+	var mu sync.Mutex
+	var seen []string
+	observe := func(tenant string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, fmt.Sprintf("%s:%v", tenant, err == nil))
+	}
+	a, err := New(testConfig(w.srv.URL, keyFile), reg, WithTokenObserver(observe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ready(); err != nil {
+		t.Errorf("ready before any request: %v", err)
+	}
+	if err := w.send(t, a, "312229544"); err != nil {
+		t.Fatal(err)
+	}
+	// 310163449 is not among the client's parents: HelseID refuses its token.
+	if err := w.send(t, a, "310163449"); err == nil {
+		t.Fatal("a token for a tenant the client may not act for")
+	}
+	if err := a.Ready(); err != nil {
+		t.Errorf("not ready while 312229544 holds a valid token: %v", err)
+	}
+	mu.Lock()
+	if strings.Join(seen, " ") != "312229544:true 310163449:false" {
+		t.Errorf("observed %v", seen)
+	}
+	mu.Unlock()
+
+	// An authorizer whose every token request fails is not ready.
+	b, err := New(testConfig(w.srv.URL, keyFile), tenants.Static(tenants.Tenant{Orgnr: "310163449"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.send(t, b, "310163449")
+	if err := b.Ready(); err == nil {
+		t.Error("ready although no token can be had")
+	}
+}
