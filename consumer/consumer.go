@@ -116,8 +116,8 @@ func New(cfg Config, h Handler, log *slog.Logger, extra ...kgo.Opt) (*Consumer, 
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
 	c.protocol = cfg.GroupProtocol
-	if c.protocol == ProtocolAuto {
-		c.protocol = detectProtocol(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, extra...)...)
+	if c.protocol == ProtocolAuto || c.protocol == ProtocolConsumer && cfg.InstanceID != "" {
+		c.protocol = c.prepare(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, extra...))
 	}
 	if c.protocol == ProtocolConsumer {
 		opts = append(opts, kgo.ServerSideBalancer())
@@ -132,17 +132,42 @@ func New(cfg Config, h Handler, log *slog.Logger, extra ...kgo.Opt) (*Consumer, 
 	return c, nil
 }
 
-// detectProtocol returns consumer when the broker answers ApiVersions with
-// ConsumerGroupHeartbeat (KIP-848), else classic. An unreachable broker gives classic; the
-// client then reports the connection problem itself.
-func detectProtocol(opts ...kgo.Opt) string {
+// prepare runs before the group client exists, on a short-lived client of its own: it
+// settles the protocol when it is auto, and under KIP-848 releases the instance id a crashed
+// predecessor still holds. It returns the protocol to use.
+func (c *Consumer) prepare(opts []kgo.Opt) string {
+	protocol := c.cfg.GroupProtocol
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return ProtocolClassic
+		if protocol == ProtocolAuto {
+			return ProtocolClassic
+		}
+		return protocol
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if protocol == ProtocolAuto {
+		protocol = detectProtocol(ctx, cl)
+	}
+	if protocol == ProtocolConsumer && c.cfg.InstanceID != "" {
+		released, err := releasePredecessor(ctx, cl, c.cfg.Group, c.cfg.InstanceID)
+		switch {
+		case err != nil:
+			c.log.Warn("could not release a predecessor's instance id; joining may wait for its session timeout",
+				slog.String("instance_id", c.cfg.InstanceID), slog.String("error", err.Error()))
+		case released:
+			c.log.Info("released the instance id a predecessor held without leaving (it crashed)",
+				slog.String("instance_id", c.cfg.InstanceID))
+		}
+	}
+	return protocol
+}
+
+// detectProtocol returns consumer when the broker answers ApiVersions with
+// ConsumerGroupHeartbeat (KIP-848), else classic. An unreachable broker gives classic; the
+// client then reports the connection problem itself.
+func detectProtocol(ctx context.Context, cl *kgo.Client) string {
 	resp, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, cl)
 	if err != nil || resp.ErrorCode != 0 {
 		return ProtocolClassic
@@ -153,6 +178,37 @@ func detectProtocol(opts ...kgo.Opt) string {
 		}
 	}
 	return ProtocolClassic
+}
+
+// releasePredecessor handles a KIP-848 static member that crashed: it sent no leave, so the
+// broker keeps its instance id, and its partitions, until the session times out (45 s by
+// default) and refuses a replacement with UNRELEASED_INSTANCE_ID. We are that replacement
+// (the instance id is the pod name), so we send the leave the predecessor could not: the
+// same static leave (epoch −2) a graceful stop sends, for the member id the group describes
+// under our instance id. The classic protocol does the equivalent itself (KIP-345: a new
+// static member fences the old one). Like there, a second live process with the same
+// instance id would be fenced: instance ids must be unique per live instance.
+func releasePredecessor(ctx context.Context, cl *kgo.Client, group, instanceID string) (bool, error) {
+	req := kmsg.NewPtrConsumerGroupDescribeRequest()
+	req.Groups = []string{group}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return false, fmt.Errorf("describe group %s: %w", group, err)
+	}
+	for _, g := range resp.Groups {
+		if err := kerr.ErrorForCode(g.ErrorCode); err != nil {
+			if errors.Is(err, kerr.GroupIDNotFound) {
+				return false, nil
+			}
+			return false, fmt.Errorf("describe group %s: %w", group, err)
+		}
+		for _, m := range g.Members {
+			if m.InstanceID != nil && *m.InstanceID == instanceID {
+				return true, staticLeave(ctx, cl, group, m.MemberID, instanceID)
+			}
+		}
+	}
+	return false, nil
 }
 
 // Protocol returns the group protocol in use: classic or consumer.
@@ -226,7 +282,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if c.protocol == ProtocolConsumer && c.cfg.InstanceID != "" {
 		// franz-go v1.22.3 sends the KIP-848 static leave (epoch -2) without the instance
 		// id, which Apache Kafka 4.x refuses as INVALID_REQUEST; send it complete.
-		lerr = c.staticLeave(lctx, memberID)
+		lerr = staticLeave(lctx, c.cl, c.cfg.Group, memberID, c.cfg.InstanceID)
 	}
 	if lerr != nil {
 		c.log.Warn("leaving the group failed; the group notices at the session timeout", slog.String("error", lerr.Error()))
@@ -277,14 +333,13 @@ func (c *Consumer) poll(ctx context.Context) error {
 
 // staticLeave tells a KIP-848 coordinator that this static member leaves for a restart:
 // its partitions stay reserved for the same instance id until the session timeout.
-func (c *Consumer) staticLeave(ctx context.Context, memberID string) error {
+func staticLeave(ctx context.Context, cl *kgo.Client, group, memberID, instanceID string) error {
 	req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
-	req.Group = c.cfg.Group
+	req.Group = group
 	req.MemberID = memberID
 	req.MemberEpoch = -2
-	id := c.cfg.InstanceID
-	req.InstanceID = &id
-	resp, err := req.RequestWith(ctx, c.cl)
+	req.InstanceID = &instanceID
+	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
 		return fmt.Errorf("static leave: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jft-gateway/jft-gateway/internal/jft"
@@ -61,6 +62,18 @@ type Client struct {
 	rand  func(n int64) int64
 	// observe is told every attempt (metrics).
 	observe func(Attempt)
+	// failing counts the answers in a row, across all requests, that show the WriteAPI
+	// unavailable (5xx, 408, 429, timeouts, connection failures); any other answer resets it.
+	failing atomic.Int64
+}
+
+// FailingInARow is how many WriteAPI attempts in a row, across all requests, found it
+// unavailable.
+func (c *Client) FailingInARow() int64 { return c.failing.Load() }
+
+// Down reports an outage: OutageThreshold attempts in a row found the WriteAPI unavailable.
+func (c *Client) Down() bool {
+	return c.cfg.OutageThreshold > 0 && c.failing.Load() >= int64(c.cfg.OutageThreshold)
 }
 
 // Attempt describes one request to the WriteAPI, for metrics. It holds no payload, tenant
@@ -151,6 +164,7 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 
 	var resp Response
 	refreshed := false
+	counted := 0 // attempts that use up MaxAttempts: not those made during an outage
 	op := "submit"
 	if cmd.Kind == jft.KindAcknowledgement {
 		op = "acknowledge"
@@ -162,10 +176,16 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 		took := time.Since(began)
 		resp.Status = status
 		if err == nil {
+			c.failing.Store(0)
 			c.observed(Attempt{Operation: op, Status: status, Duration: took})
 			return resp, nil
 		}
 		e := jft.AsError(err)
+		// An attempt made while the WriteAPI is down does not use up the record's attempts:
+		// the outage is not the record's fault. The retry budget still bounds it.
+		if !c.countFailure(status, e.Code) {
+			counted++
+		}
 		if status == http.StatusUnauthorized && !refreshed {
 			// One fresh token, then a 401 is permanent (the client is not allowed in).
 			refreshed = true
@@ -173,7 +193,7 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 			c.observed(Attempt{Operation: op, Status: status, Code: e.Code, Duration: took, Retried: true})
 			continue
 		}
-		if e.Permanent || resp.Attempts >= c.cfg.MaxAttempts {
+		if e.Permanent || counted >= c.cfg.MaxAttempts {
 			c.observed(Attempt{Operation: op, Status: status, Code: e.Code, Duration: took})
 			return resp, e
 		}
@@ -193,10 +213,30 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 	}
 }
 
+// observed tells the observer about an attempt that reached the WriteAPI (or tried to).
 func (c *Client) observed(a Attempt) {
-	if c.observe != nil && (a.Status != 0 || a.Code != jft.CodeAuthFailed && a.Code != jft.CodeTenantUnknown) {
+	if c.observe != nil && sentSomething(a.Status, a.Code) {
 		c.observe(a)
 	}
+}
+
+// countFailure updates the count of unavailable answers in a row and reports whether the
+// WriteAPI was down at this failure (so that it does not count against the record).
+func (c *Client) countFailure(status int, code jft.Code) (down bool) {
+	if !sentSomething(status, code) {
+		return false
+	}
+	if status >= 500 || status == 0 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout {
+		return c.failing.Add(1) > int64(c.cfg.OutageThreshold) && c.cfg.OutageThreshold > 0
+	}
+	c.failing.Store(0)
+	return false
+}
+
+// sentSomething is false for an attempt that stopped before sending: no token, or a tenant
+// we do not know.
+func sentSomething(status int, code jft.Code) bool {
+	return status != 0 || code != jft.CodeAuthFailed && code != jft.CodeTenantUnknown
 }
 
 // attempt makes one request and returns the status (0 when none) and a classified error.

@@ -454,3 +454,57 @@ func TestAttemptObserverSeesEveryRequest(t *testing.T) {
 		t.Errorf("acknowledgement observed as %+v", got)
 	}
 }
+
+// TestFailingInARowCountsUnavailableAnswers: 5xx, 429 and no answer count up across
+// requests; any other answer, 4xx included, shows the WriteAPI is up and resets the count.
+func TestFailingInARowCountsUnavailableAnswers(t *testing.T) {
+	rec := &recorder{script: []http.HandlerFunc{status(503), status(429, "Retry-After", "0"), status(502), status(400), status(503)}}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.MaxAttempts = 3
+	c, err := New(cfg, NoAuth{}, WithSleep((&sleeps{}).sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Send(context.Background(), event()) // 503, 429, 502: retries run out
+	if n := c.FailingInARow(); n != 3 {
+		t.Errorf("after three unavailable answers: %d", n)
+	}
+	_, _ = c.Send(context.Background(), event()) // 400: the WriteAPI is up
+	if n := c.FailingInARow(); n != 0 {
+		t.Errorf("after a 400: %d", n)
+	}
+	_, _ = c.Send(context.Background(), event()) // 503 three times (the script's last answer repeats)
+	if n := c.FailingInARow(); n != 3 {
+		t.Errorf("after three more 503s: %d", n)
+	}
+}
+
+// TestAttemptsDuringAnOutageDoNotCount: once OutageThreshold answers in a row found the
+// WriteAPI unavailable, further failures do not use up MaxAttempts, so a record rides out
+// the outage within its retry budget instead of failing.
+func TestAttemptsDuringAnOutageDoNotCount(t *testing.T) {
+	rec := &recorder{script: []http.HandlerFunc{status(503), status(503), status(503), status(503), status(503), status(503), accepted}}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	cfg := testConfig(srv.URL)
+	cfg.MaxAttempts, cfg.OutageThreshold = 3, 2
+	c, err := New(cfg, NoAuth{}, WithSleep((&sleeps{}).sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Send(context.Background(), event())
+	if err != nil || resp.Attempts != 7 {
+		t.Fatalf("attempts %d, err %v: want success on the 7th", resp.Attempts, err)
+	}
+	if c.Down() {
+		t.Error("still down after a 202")
+	}
+	cfg.OutageThreshold = 0
+	rec.script, rec.requests = []http.HandlerFunc{status(503)}, nil
+	c2, _ := New(cfg, NoAuth{}, WithSleep((&sleeps{}).sleep))
+	if resp, err := c2.Send(context.Background(), event()); err == nil || resp.Attempts != 3 {
+		t.Fatalf("without outage detection: attempts %d, err %v; want failure after 3", resp.Attempts, err)
+	}
+}

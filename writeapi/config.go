@@ -37,6 +37,13 @@ type Config struct {
 	BackoffMax time.Duration `env:"JFT_WRITEAPI_BACKOFF_MAX, default=30s"`
 	// RetryAfterMax caps a server's Retry-After, so one header cannot hold a record longer.
 	RetryAfterMax time.Duration `env:"JFT_WRITEAPI_RETRY_AFTER_MAX, default=60s"`
+	// OutageThreshold: when this many attempts in a row, across all records, found the
+	// WriteAPI unavailable (5xx, 408, 429, timeouts, connection failures), it is taken to
+	// be down: further failed attempts do not use up a record's MaxAttempts (only its
+	// RetryBudget), and a record whose budget runs out is held and retried later instead of
+	// failed. A record that fails while others go through is unaffected, so it cannot block
+	// its partition. 0 turns this off.
+	OutageThreshold int `env:"JFT_WRITEAPI_OUTAGE_THRESHOLD, default=10"`
 	// MaxConnsPerHost bounds connections to the WriteAPI; size it to the in-flight limit.
 	MaxConnsPerHost int `env:"JFT_WRITEAPI_MAX_CONNS, default=512"`
 }
@@ -55,6 +62,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("JFT_WRITEAPI_RETRY_BUDGET: %s is shorter than one attempt (JFT_WRITEAPI_TIMEOUT %s)", c.RetryBudget, c.Timeout)
 	case c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase:
 		return fmt.Errorf("JFT_WRITEAPI_BACKOFF_BASE/JFT_WRITEAPI_BACKOFF_MAX: need 0 < base (%s) ≤ max (%s)", c.BackoffBase, c.BackoffMax)
+	case c.OutageThreshold < 0:
+		return fmt.Errorf("JFT_WRITEAPI_OUTAGE_THRESHOLD: %d is negative", c.OutageThreshold)
 	case c.MaxConnsPerHost < 1:
 		return fmt.Errorf("JFT_WRITEAPI_MAX_CONNS: must be at least 1, got %d", c.MaxConnsPerHost)
 	case c.ContentType != "application/json" && c.ContentType != "application/fhir+json":

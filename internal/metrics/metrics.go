@@ -84,7 +84,7 @@ func New() *Metrics {
 	}, []string{"tenant"})
 	m.tenantPaused = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "tenant_paused",
-		Help: "1 while a tenant's records are held because no HelseID token can be had for it.",
+		Help: "1 while a tenant's records are held: no HelseID token can be had for it, or the WriteAPI is down (JFT_WRITEAPI_OUTAGE_HOLD).",
 	}, []string{"tenant"})
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "token_requests_total",

@@ -60,6 +60,10 @@ type TenantObserver interface {
 // access token could be had for its tenant; the consumer retries it later.
 var ErrCredentialsUnavailable = errors.New("pipeline: no access token for the tenant; retrying later")
 
+// ErrWriteAPIDown is returned for a record whose retries ran out while the WriteAPI is
+// down (writeapi.Config.OutageThreshold); the consumer retries it later.
+var ErrWriteAPIDown = errors.New("pipeline: the WriteAPI is down; holding the record")
+
 // Pipeline handles input records.
 type Pipeline struct {
 	cfg       Config
@@ -123,7 +127,7 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 	defer span.End()
 	ctx = trace.ContextWithSpan(ctx, span)
 
-	res := p.process(ctx, r)
+	res, sent := p.process(ctx, r)
 	if ctx.Err() != nil {
 		span.SetStatus(codes.Error, "abandoned")
 		return fmt.Errorf("process %s/%d@%d: %w", r.Topic, r.Partition, r.Offset, ctx.Err())
@@ -137,6 +141,15 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 			o.Held(res.Tenant, true)
 		}
 		return ErrCredentialsUnavailable
+	}
+	if res.Outcome == jft.OutcomeFailed && p.outage(sent) {
+		// Nothing has gone through for a while: the WriteAPI is down, not this record's
+		// problem. Hold it (and, by order, its key) until the WriteAPI answers again.
+		span.SetStatus(codes.Error, "writeapi down")
+		for _, o := range p.tenantObs {
+			o.Held(res.Tenant, true)
+		}
+		return ErrWriteAPIDown
 	}
 	res.ReceivedAt = received
 	res.CompletedAt = p.now()
@@ -158,8 +171,17 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 	return nil
 }
 
-// process runs transform and the WriteAPI call and returns the result without timestamps.
-func (p *Pipeline) process(ctx context.Context, r *kgo.Record) jft.Result {
+// outage reports whether a record whose retries ran out should be held: something was
+// sent, and the Sender (writeapi.Client) finds the WriteAPI down, as opposed to failing
+// this record while others go through.
+func (p *Pipeline) outage(sent bool) bool {
+	d, ok := p.sender.(interface{ Down() bool })
+	return sent && ok && d.Down()
+}
+
+// process runs transform and the WriteAPI call and returns the result without timestamps,
+// and whether anything was sent.
+func (p *Pipeline) process(ctx context.Context, r *kgo.Record) (jft.Result, bool) {
 	kind := p.cfg.kindOf(r.Topic)
 	res := jft.Result{
 		Schema:  jft.SchemaV1,
@@ -171,13 +193,14 @@ func (p *Pipeline) process(ctx context.Context, r *kgo.Record) jft.Result {
 	res.Tenant, res.ResourceType, res.ResourceID = cmd.Tenant, cmd.ResourceType, cmd.ResourceID
 	if err != nil {
 		reject(&res, jft.OutcomeRejected, err)
-		return res
+		return res, false
 	}
 	cmd.EventID = res.EventID
 	for _, o := range p.tenantObs {
 		o.SendStarted(cmd.Tenant)
 	}
 	resp, err := p.sender.Send(ctx, cmd)
+	sent := resp.Attempts > 0
 	for _, o := range p.tenantObs {
 		o.SendDone(cmd.Tenant)
 	}
@@ -188,7 +211,7 @@ func (p *Pipeline) process(ctx context.Context, r *kgo.Record) jft.Result {
 			outcome = jft.OutcomeRejected
 		}
 		reject(&res, outcome, err)
-		return res
+		return res, sent
 	}
 	res.Outcome = jft.OutcomeAccepted
 	res.Location = resp.Location
@@ -196,7 +219,7 @@ func (p *Pipeline) process(ctx context.Context, r *kgo.Record) jft.Result {
 		res.ResourceID = resp.ResourceID
 	}
 	res.Warnings = cmd.Warnings
-	return res
+	return res, sent
 }
 
 // reject fills the error part from err's code and our message; a foreign error becomes

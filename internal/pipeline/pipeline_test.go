@@ -166,3 +166,53 @@ func TestAcksTopicMakesAcknowledgements(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// outageSender is a Sender that reports the WriteAPI down from the tenth unavailable
+// answer in a row.
+type outageSender struct {
+	fakeSender
+	failing int64
+}
+
+func (o *outageSender) Down() bool { return o.failing >= 10 }
+
+// TestOutageHoldsInsteadOfFailing: a record whose retries ran out gets its failed result
+// while the WriteAPI answers others, but is held (no result, retried later) while the
+// Sender finds the WriteAPI down.
+func TestOutageHoldsInsteadOfFailing(t *testing.T) {
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	pub := &fakePublisher{}
+	s := &outageSender{fakeSender: fakeSender{resp: writeapi.Response{Status: 503, Attempts: 8}, err: jft.Transientf(jft.CodeAPIUnavailable, "503")}}
+	p, err := New(Config{EventsTopic: "events"}, fakeValidator{}, s, pub, kotel.NewTracer(kotel.TracerProvider(tp)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		failing  int64
+		wantErr  error
+		wantRecs int
+	}{
+		{8, nil, 1},              // its own eight attempts: its own failure
+		{9, nil, 2},              // others failing too, but under the threshold
+		{10, ErrWriteAPIDown, 2}, // an outage: held, no result
+		{500, ErrWriteAPIDown, 2},
+		{3, nil, 3}, // the WriteAPI answers again: a failure is a failure
+	}
+	for i, st := range steps {
+		s.failing = st.failing
+		err := p.Handle(context.Background(), record())
+		if !errors.Is(err, st.wantErr) && !(err == nil && st.wantErr == nil) {
+			t.Fatalf("step %d: err %v, want %v", i, err, st.wantErr)
+		}
+		if len(pub.results) != st.wantRecs {
+			t.Fatalf("step %d: %d results, want %d", i, len(pub.results), st.wantRecs)
+		}
+	}
+	// A rejection is never held, whatever the WriteAPI's state.
+	s.resp, s.err = writeapi.Response{Status: 400, Attempts: 1}, jft.Permanentf(jft.CodeAPIBadRequest, "400")
+	s.failing = 100
+	if err := p.Handle(context.Background(), record()); err != nil || len(pub.results) != 4 {
+		t.Fatalf("a 400 during an outage: err %v, %d results", err, len(pub.results))
+	}
+}

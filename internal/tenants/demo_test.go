@@ -26,3 +26,33 @@ func TestDemoOrgnrsAreValidSyntheticOrganisationNumbers(t *testing.T) {
 		t.Error("the JFT Test municipality must come first")
 	}
 }
+
+func TestSyntheticOrgnrsPassMod11(t *testing.T) {
+	got := SyntheticOrgnrs(50)
+	seen := map[string]bool{}
+	for _, o := range got {
+		if !transformValid(o) || o[0] != '3' || seen[o] {
+			t.Errorf("%s: not a distinct valid synthetic organisation number", o)
+		}
+		seen[o] = true
+	}
+	if len(got) != 50 {
+		t.Errorf("%d numbers", len(got))
+	}
+}
+
+// transformValid is the mod 11 rule written out independently of SyntheticOrgnrs.
+func transformValid(s string) bool {
+	if len(s) != 9 {
+		return false
+	}
+	sum := 0
+	for i, w := range []int{3, 2, 7, 6, 5, 4, 3, 2} {
+		sum += int(s[i]-'0') * w
+	}
+	r := 11 - sum%11
+	if r == 11 {
+		r = 0
+	}
+	return r != 10 && int(s[8]-'0') == r
+}

@@ -105,21 +105,7 @@ func (w *world) send(t testing.TB, a *Authorizer, tenant string) error {
 	return nil
 }
 
-func orgnrs(n int) []string {
-	out := make([]string, 0, n)
-	for base := 310000000; len(out) < n; base++ {
-		s := fmt.Sprint(base)
-		w := []int{3, 2, 7, 6, 5, 4, 3, 2}
-		sum := 0
-		for i := range w {
-			sum += int(s[i]-'0') * w[i]
-		}
-		if k := (11 - sum%11) % 11; k != 10 && int(s[8]-'0') == k {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func orgnrs(n int) []string { return tenants.SyntheticOrgnrs(n) }
 
 // TestTenantIsolation sends thousands of interleaved requests for 12 municipalities from
 // many goroutines: the simulator verifies each and must find the token's orgnr_parent equal

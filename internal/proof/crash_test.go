@@ -1,0 +1,228 @@
+package proof
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jft-gateway/jft-gateway/jftsim"
+)
+
+// inFlightBound is the most records one instance has started and not committed: the
+// gateway's JFT_MAX_IN_FLIGHT default. A SIGKILL may repeat at most these.
+const inFlightBound = 512
+
+// run is one scenario: gateways started by setup, a stream fed at rate while during(i) acts
+// at chosen inputs, then every result collected and counted.
+type run struct {
+	name        string
+	n, rate     int
+	poisonEvery int
+	sim         map[string]string
+	gatewayEnv  map[string]string
+	// during is called after input i was produced; it may kill, stop and start gateways.
+	during func(w *world, i int, live *[]*gateway)
+	// gateways at the start.
+	initial int
+}
+
+type outcome struct {
+	f      figures
+	inputs []input
+	tally  *tally
+}
+
+func (r run) do(t *testing.T) outcome {
+	t.Helper()
+	w := newWorld(t, r.sim)
+	var live []*gateway
+	for i := 0; i < max(1, r.initial); i++ {
+		g := w.start(fmt.Sprintf("gw-%d", i), r.gatewayEnv)
+		g.waitReady(60 * time.Second)
+		live = append(live, g)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var fed atomic.Int64
+	done := make(chan *tally, 1)
+	began := time.Now()
+	go func() {
+		done <- w.collect(ctx, func() int { return int(fed.Load()) }, 10*time.Minute, 3*time.Second)
+	}()
+	var mu sync.Mutex
+	inputs := w.feed(ctx, r.n, r.rate, r.poisonEvery, func(i int) {
+		if r.during != nil {
+			mu.Lock()
+			r.during(w, i, &live)
+			mu.Unlock()
+		}
+	})
+	fed.Store(int64(len(inputs)))
+	tl := <-done
+	elapsed := time.Since(began)
+	for _, g := range live {
+		if g.cmd.ProcessState == nil {
+			g.stop()
+		}
+	}
+	f := w.count(r.name, inputs, tl, elapsed)
+	if p := r.gatewayEnv["JFT_KAFKA_GROUP_PROTOCOL"]; p != "" {
+		f.Protocol = p
+	}
+	return outcome{f: f, inputs: inputs, tally: tl}
+}
+
+// check asserts what holds in every scenario: nothing lost, every outcome as expected,
+// and nothing the simulator accepted without a result.
+func check(t *testing.T, f figures) {
+	t.Helper()
+	if f.Lost != 0 {
+		t.Errorf("%d of %d inputs have no result", f.Lost, f.Inputs)
+	}
+	if f.WrongOutcome != 0 {
+		t.Errorf("%d results with another outcome than expected", f.WrongOutcome)
+	}
+	if f.FailedNotInDLQ != 0 {
+		t.Errorf("%d failed results without a DLQ copy", f.FailedNotInDLQ)
+	}
+	if f.CallsWithoutResult != 0 {
+		t.Errorf("%d calls accepted by the WriteAPI have no accepted result", f.CallsWithoutResult)
+	}
+}
+
+// TestSIGKILLMidStream kills the gateway three times while the stream flows and restarts it
+// at once with the same instance id. Nothing may be lost; WriteAPI calls may be repeated,
+// but no more than the in-flight window per kill. Recovery (restart → ready, and the
+// longest pause in results) is reported for both group protocols. Under KIP-848 the broker
+// keeps a crashed static member's instance id until its session timeout, ten minutes on the
+// test's broker: the restarted instance must release it (Consumer.prepare) to be ready.
+func TestSIGKILLMidStream(t *testing.T) {
+	for _, protocol := range []string{"classic", "consumer"} {
+		t.Run(protocol, func(t *testing.T) {
+			n := events(3000)
+			var recoveries []string
+			kills := 0
+			r := run{
+				name: "SIGKILL ×3, restart at once", n: n, rate: 1000,
+				gatewayEnv: map[string]string{"JFT_KAFKA_GROUP_PROTOCOL": protocol},
+				sim:        map[string]string{"JFT_SIM_LATENCY": "5ms"},
+				during: func(w *world, i int, live *[]*gateway) {
+					if i == 0 || i%(n/4) != 0 || i/(n/4) > 3 {
+						return
+					}
+					g := (*live)[0]
+					g.kill()
+					kills++
+					ng := w.start(g.name, g.extraEnv)
+					ready := ng.waitReady(120 * time.Second)
+					recoveries = append(recoveries, ready.Round(time.Millisecond).String())
+					(*live)[0] = ng
+				},
+			}
+			out := r.do(t)
+			f := out.f
+			f.Kills, f.Recovery = kills, recoveries
+			report(t, f)
+			check(t, f)
+			if f.DuplicateCalls > kills*inFlightBound {
+				t.Errorf("%d duplicate WriteAPI calls after %d kills, bound %d", f.DuplicateCalls, kills, kills*inFlightBound)
+			}
+			if f.DuplicateResults > kills*inFlightBound {
+				t.Errorf("%d duplicate results after %d kills, bound %d", f.DuplicateResults, kills, kills*inFlightBound)
+			}
+		})
+	}
+}
+
+// TestGracefulRestartRepeatsNothing stops the gateway with SIGTERM twice mid-stream and
+// starts it again: the drain finishes what is in flight and commits, so nothing is lost and
+// nothing is sent twice.
+func TestGracefulRestartRepeatsNothing(t *testing.T) {
+	n := events(3000)
+	r := run{
+		name: "SIGTERM ×2, restart", n: n, rate: 1000,
+		sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
+		during: func(w *world, i int, live *[]*gateway) {
+			if i != n/3 && i != 2*n/3 {
+				return
+			}
+			g := (*live)[0]
+			g.stop()
+			ng := w.start(g.name, g.extraEnv)
+			ng.waitReady(120 * time.Second)
+			(*live)[0] = ng
+		},
+	}
+	out := r.do(t)
+	report(t, out.f)
+	check(t, out.f)
+	if out.f.DuplicateCalls != 0 || out.f.DuplicateResults != 0 {
+		t.Errorf("graceful restarts repeated %d calls and %d results", out.f.DuplicateCalls, out.f.DuplicateResults)
+	}
+}
+
+// TestScaleOutAndIn grows the group from one gateway to three and back to one during the
+// stream: rebalances move partitions with a drain, so nothing is lost or repeated.
+func TestScaleOutAndIn(t *testing.T) {
+	n := events(4000)
+	r := run{
+		name: "scale 1 → 3 → 1", n: n, rate: 1000,
+		sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
+		during: func(w *world, i int, live *[]*gateway) {
+			switch i {
+			case n / 4:
+				for _, name := range []string{"gw-1", "gw-2"} {
+					g := w.start(name, nil)
+					g.waitReady(120 * time.Second)
+					*live = append(*live, g)
+				}
+			case 3 * n / 4:
+				for _, g := range (*live)[1:] {
+					g.stop()
+				}
+				*live = (*live)[:1]
+			}
+		},
+	}
+	out := r.do(t)
+	report(t, out.f)
+	check(t, out.f)
+	if out.f.DuplicateCalls != 0 || out.f.DuplicateResults != 0 {
+		t.Errorf("scaling repeated %d calls and %d results", out.f.DuplicateCalls, out.f.DuplicateResults)
+	}
+}
+
+// TestWriteAPIFaultsAndPoison runs the stream through a WriteAPI that fails 30 % of
+// requests with 503, rate-limits with 429 + Retry-After, cuts connections, holds requests
+// past the client timeout, and then goes down completely for a while; poison records are
+// interleaved. Every input gets its result: the poison ones their rejection at once, the
+// rest acceptance once the WriteAPI answers.
+func TestWriteAPIFaultsAndPoison(t *testing.T) {
+	n := events(500)
+	var sim *jftsim.Server
+	r := run{
+		name: "WriteAPI faults (30 % 503, 429 storm, resets, hangs, outage) + poison", n: n, rate: 500, poisonEvery: 25,
+		sim: map[string]string{"JFT_SIM_LATENCY": "5ms", "JFT_SIM_ERROR_RATES": "503=0.3,429=0.1", "JFT_SIM_RETRY_AFTER": "1",
+			"JFT_SIM_RESET_RATE": "0.05", "JFT_SIM_HANG_RATE": "0.02", "JFT_SIM_HANG_MAX": "5s"},
+		during: func(w *world, i int, _ *[]*gateway) {
+			sim = w.env.Sim
+			if i == n/2 {
+				f := sim.Faults()
+				f.OutageUntil = time.Now().Add(10 * time.Second)
+				if err := sim.SetFaults(f); err != nil {
+					t.Error(err)
+				}
+			}
+		},
+	}
+	out := r.do(t)
+	out.f.Notes = fmt.Sprintf("simulator answered %+v", sim.Stats())
+	report(t, out.f)
+	check(t, out.f)
+	if out.f.DuplicateResults != 0 {
+		t.Errorf("%d duplicate results without any crash", out.f.DuplicateResults)
+	}
+}
