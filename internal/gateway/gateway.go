@@ -87,7 +87,15 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	}
 	auth := deps.Authorizer
 	if auth == nil {
-		if auth, err = NewAuthorizer(ctx, cfg, deps.Logger, helseid.WithTokenObserver(m.Token)); err != nil {
+		log := deps.Logger
+		observe := func(tenant string, err error) {
+			m.Token(tenant, err)
+			if err != nil {
+				// HelseID's error code and our own message; never the assertion or a token.
+				log.Warn("token request failed", slog.String("tenant", tenant), slog.String("error", err.Error()))
+			}
+		}
+		if auth, err = NewAuthorizer(ctx, cfg, deps.Logger, helseid.WithTokenObserver(observe)); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,7 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,7 +91,7 @@ func New() *Metrics {
 		Namespace: Namespace, Name: "token_requests_total",
 		Help: "HelseID token requests by tenant and result (ok, error).",
 	}, []string{"tenant", "result"})
-	for _, c := range []prometheus.Collector{m.consumed, m.results, m.resultLatency, m.dlq, m.requests, m.retries, m.tenantInflight, m.tenantPaused, m.tokens} {
+	for _, c := range m.own() {
 		f(c)
 	}
 	// Two franz-go clients share the metric names, told apart by a constant label.
@@ -101,6 +102,31 @@ func New() *Metrics {
 	}
 	m.kafkaConsumer, m.kafkaProducer = kafka("consumer"), kafka("producer")
 	return m
+}
+
+func (m *Metrics) own() []prometheus.Collector {
+	return []prometheus.Collector{m.consumed, m.results, m.resultLatency, m.dlq, m.requests, m.retries, m.tenantInflight, m.tenantPaused, m.tokens}
+}
+
+var fqName = regexp.MustCompile(`fqName: "([a-z_]+)"`)
+
+// Names lists the gateway's own metric names (kprom's and the runtime's aside): what
+// dashboards and alerts may refer to.
+func Names() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		for _, c := range append(New().own(), partitionCollector(nil)) {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []string
+	for d := range ch {
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 // Registry is where the collectors live (tests gather from it).

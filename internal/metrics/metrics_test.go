@@ -114,3 +114,19 @@ jft_gateway_partition_paused{partition="4",topic="jft.events.v1"} 0
 		t.Error(err)
 	}
 }
+
+func TestNamesListsEveryOwnMetric(t *testing.T) {
+	names := Names()
+	for _, want := range []string{"jft_gateway_results_total", "jft_gateway_consumer_lag_records", "jft_gateway_writeapi_request_duration_seconds", "jft_gateway_tenant_paused"} {
+		found := false
+		for _, n := range names {
+			found = found || n == want
+		}
+		if !found {
+			t.Errorf("Names() lacks %s: %v", want, names)
+		}
+	}
+	if len(names) != 13 {
+		t.Errorf("%d names, want 13 (9 collectors + 4 partition gauges): %v", len(names), names)
+	}
+}
