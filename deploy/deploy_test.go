@@ -76,7 +76,7 @@ func at(v any, path ...any) any {
 func TestOverlaysBuildWithEveryPart(t *testing.T) {
 	for _, tt := range []struct {
 		overlay, env string
-		keda        bool
+		keda         bool
 	}{{"test", "test", false}, {"prod", "prod", true}} {
 		t.Run(tt.overlay, func(t *testing.T) {
 			m := build(t, tt.overlay)
