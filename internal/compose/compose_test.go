@@ -144,3 +144,40 @@ func defaultOf(t *testing.T, name string) string {
 	t.Fatalf("the gateway has no variable %s", name)
 	return ""
 }
+
+// TestGrafanaProvisionsTheDashboard: Grafana mounts the provisioning folder and the folder
+// of the dashboard the Kubernetes manifests ship, where the provider looks for it.
+func TestGrafanaProvisionsTheDashboard(t *testing.T) {
+	g := load(t).Services["grafana"]
+	mounts := map[string]string{}
+	for _, v := range g.Volumes {
+		parts := strings.SplitN(v, ":", 3)
+		if len(parts) >= 2 {
+			mounts[parts[1]] = parts[0]
+		}
+	}
+	if mounts["/etc/grafana/provisioning"] == "" {
+		t.Fatal("grafana does not mount a provisioning folder")
+	}
+	provider, err := os.ReadFile("../../" + mounts["/etc/grafana/provisioning"] + "/dashboards/jft-gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Providers []struct {
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	if err := yaml.Unmarshal(provider, &p); err != nil || len(p.Providers) != 1 {
+		t.Fatalf("dashboard provider: %v", err)
+	}
+	src := mounts[p.Providers[0].Options.Path]
+	if src == "" {
+		t.Fatalf("nothing is mounted at the provider's path %s", p.Providers[0].Options.Path)
+	}
+	if _, err := os.Stat("../../" + src + "/jft-gateway.json"); err != nil {
+		t.Errorf("the dashboard is not in the mounted folder: %v", err)
+	}
+}
