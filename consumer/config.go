@@ -36,6 +36,13 @@ type Config struct {
 	// StatefulSet: a restarted instance gets its partitions back at once instead of after
 	// a rebalance. It must be unique per instance; empty means dynamic membership.
 	InstanceID string `env:"JFT_KAFKA_INSTANCE_ID"`
+	// LeaveOnShutdown: on a graceful stop (SIGTERM) a static member leaves the group for
+	// good, so its partitions move to the others at once. In Kubernetes a Deployment's pod
+	// that gets SIGTERM is deleted and its name never returns; without this its partitions
+	// would wait for the session timeout (45 s). Set false for a StatefulSet, whose pod
+	// comes back under the same name and should find its partitions kept. A crash sends
+	// no leave either way; the restarted instance then takes its id back at once.
+	LeaveOnShutdown bool `env:"JFT_KAFKA_LEAVE_ON_SHUTDOWN, default=true"`
 	// GroupProtocol is classic, consumer (KIP-848) or auto.
 	GroupProtocol string `env:"JFT_KAFKA_GROUP_PROTOCOL, default=auto"`
 	// Topics to consume; set by the gateway from its topic configuration.

@@ -204,7 +204,7 @@ func releasePredecessor(ctx context.Context, cl *kgo.Client, group, instanceID s
 		}
 		for _, m := range g.Members {
 			if m.InstanceID != nil && *m.InstanceID == instanceID {
-				return true, staticLeave(ctx, cl, group, m.MemberID, instanceID)
+				return true, staticLeave(ctx, cl, group, m.MemberID, instanceID, -2)
 			}
 		}
 	}
@@ -279,10 +279,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 	lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
 	memberID, _ := c.cl.GroupMetadata()
 	lerr := c.cl.LeaveGroupContext(lctx)
-	if c.protocol == ProtocolConsumer && c.cfg.InstanceID != "" {
+	switch {
+	case c.cfg.InstanceID != "" && c.cfg.LeaveOnShutdown:
+		// A static member that franz-go does not take out of the group (classic: no leave;
+		// KIP-848: a temporary leave): leave for good, as the pod is not coming back.
+		lerr = c.leaveForGood(lctx, memberID)
+	case c.protocol == ProtocolConsumer && c.cfg.InstanceID != "":
 		// franz-go v1.22.3 sends the KIP-848 static leave (epoch -2) without the instance
 		// id, which Apache Kafka 4.x refuses as INVALID_REQUEST; send it complete.
-		lerr = staticLeave(lctx, c.cl, c.cfg.Group, memberID, c.cfg.InstanceID)
+		lerr = staticLeave(lctx, c.cl, c.cfg.Group, memberID, c.cfg.InstanceID, -2)
 	}
 	if lerr != nil {
 		c.log.Warn("leaving the group failed; the group notices at the session timeout", slog.String("error", lerr.Error()))
@@ -331,13 +336,46 @@ func (c *Consumer) poll(ctx context.Context) error {
 	}
 }
 
-// staticLeave tells a KIP-848 coordinator that this static member leaves for a restart:
-// its partitions stay reserved for the same instance id until the session timeout.
-func staticLeave(ctx context.Context, cl *kgo.Client, group, memberID, instanceID string) error {
+// leaveForGood takes a static member out of the group, releasing its instance id and
+// partitions at once: KIP-848 member epoch −1 with the instance id, or a classic LeaveGroup
+// naming the instance id (KIP-345).
+func (c *Consumer) leaveForGood(ctx context.Context, memberID string) error {
+	if memberID == "" {
+		return nil
+	}
+	if c.protocol == ProtocolConsumer {
+		return staticLeave(ctx, c.cl, c.cfg.Group, memberID, c.cfg.InstanceID, -1)
+	}
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = c.cfg.Group
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.MemberID = memberID
+	id := c.cfg.InstanceID
+	m.InstanceID = &id
+	req.Members = []kmsg.LeaveGroupRequestMember{m}
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err != nil {
+		return fmt.Errorf("leave group: %w", err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return fmt.Errorf("leave group: %w", err)
+	}
+	for _, m := range resp.Members {
+		if err := kerr.ErrorForCode(m.ErrorCode); err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+			return fmt.Errorf("leave group: %w", err)
+		}
+	}
+	return nil
+}
+
+// staticLeave sends a KIP-848 static member's leave, complete with its instance id: epoch
+// −2 leaves for a restart (its partitions stay reserved for the same instance id until the
+// session timeout); −1 leaves for good.
+func staticLeave(ctx context.Context, cl *kgo.Client, group, memberID, instanceID string, epoch int32) error {
 	req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
 	req.Group = group
 	req.MemberID = memberID
-	req.MemberEpoch = -2
+	req.MemberEpoch = epoch
 	req.InstanceID = &instanceID
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {

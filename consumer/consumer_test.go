@@ -313,3 +313,27 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+// TestLeaveOnShutdownHandsPartitionsOverAtOnce stops one of two static members gracefully
+// with LeaveOnShutdown: the other gets its partitions at once. Without the leave they would
+// stay reserved for the stopped instance id until the session timeout (45 s), past this
+// test's deadline.
+func TestLeaveOnShutdownHandsPartitionsOverAtOnce(t *testing.T) {
+	k := newKafka(t, 4)
+	s := newSeen()
+	h := func(_ context.Context, rec *kgo.Record) error { s.add(rec); return nil }
+	cfgA, cfgB := k.config(), k.config()
+	cfgA.InstanceID, cfgB.InstanceID = "gateway-a", "gateway-b"
+	cfgA.SessionTimeout, cfgB.SessionTimeout = 45*time.Second, 45*time.Second
+	cfgB.LeaveOnShutdown = true
+	a := start(t, cfgA, h)
+	b := start(t, cfgB, h)
+	waitFor(t, 30*time.Second, "both members assigned", func() bool { return len(a.c.Stats()) > 0 && len(b.c.Stats()) > 0 })
+	b.shutdown(t)
+	k.produce(200, func(i int) string { return fmt.Sprint(i) })
+	waitFor(t, 20*time.Second, "the remaining member to handle every partition", func() bool { return s.distinct() == 200 })
+	if n := len(a.c.Stats()); n != 4 {
+		t.Errorf("the remaining member holds %d of 4 partitions", n)
+	}
+	a.shutdown(t)
+}

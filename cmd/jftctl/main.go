@@ -22,6 +22,7 @@ import (
 
 	"github.com/jft-gateway/jft-gateway/consumer"
 	"github.com/jft-gateway/jft-gateway/internal/gateway"
+	"github.com/jft-gateway/jft-gateway/internal/kafkasec"
 	"github.com/jft-gateway/jft-gateway/internal/pipeline"
 	"github.com/jft-gateway/jft-gateway/producer"
 )
@@ -60,6 +61,7 @@ type env struct {
 	Pipeline pipeline.Config
 	Producer producer.Config
 	Consumer consumer.Config
+	Kafka    kafkasec.Config
 }
 
 type cli struct {
@@ -107,7 +109,12 @@ func (c *cli) flags(name string) (*flag.FlagSet, *string) {
 
 // client makes a Kafka client for brokers with extra options.
 func (c *cli) client(brokers string, opts ...kgo.Opt) (*kgo.Client, error) {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(brokers, ",")...)}, opts...)...)
+	secure, err := c.env.Kafka.Opts()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	opts = append(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(brokers, ",")...)}, secure...), opts...)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client for %s: %w", brokers, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jft-gateway/jft-gateway/consumer"
 	"github.com/jft-gateway/jft-gateway/internal/admin"
+	"github.com/jft-gateway/jft-gateway/internal/kafkasec"
 	"github.com/jft-gateway/jft-gateway/internal/pipeline"
 	"github.com/jft-gateway/jft-gateway/producer"
 	"github.com/jft-gateway/jft-gateway/transform"
@@ -22,6 +23,7 @@ type Config struct {
 	Admin     admin.Config
 	Pipeline  pipeline.Config
 	Consumer  consumer.Config
+	Kafka     kafkasec.Config
 	Producer  producer.Config
 	Transform transform.Config
 	WriteAPI  writeapi.Config
@@ -83,7 +85,7 @@ func variableOf(cfg any, err error) string {
 
 // Validate checks every section and the rules that span sections.
 func (c Config) Validate() error {
-	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.Pipeline, c.Consumer, c.Producer, c.Transform, c.WriteAPI, c.Auth} {
+	for _, v := range []interface{ Validate() error }{c.Log, c.Admin, c.Pipeline, c.Consumer, c.Kafka, c.Producer, c.Transform, c.WriteAPI, c.Auth} {
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("configuration: %w", err)
 		}

@@ -81,6 +81,12 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	hooks := kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(tracer)).Hooks()...)
 	m := metrics.New()
 
+	secure, err := cfg.Kafka.Opts()
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	deps.KafkaOpts = append(secure, deps.KafkaOpts...)
+
 	tr, err := transform.New(cfg.Transform)
 	if err != nil {
 		return nil, fmt.Errorf("transform: %w", err)

@@ -5,6 +5,10 @@
 #
 #   scripts/kafka/kafka.sh fetch     download into the cache (a no-op when cached)
 #   scripts/kafka/kafka.sh start     format storage (first time) and start; prints env lines
+#
+# Listeners: PLAINTEXT on $JFT_KAFKA_PORT (39092) and SASL_SSL with SCRAM-SHA-512 on
+# $JFT_KAFKA_SASL_PORT (39093), with a CA and broker certificate the script makes (openssl)
+# and a SCRAM user "jft" whose password it generates; start prints where they are.
 #   scripts/kafka/kafka.sh stop      stop (SIGTERM, then SIGKILL after 30 s)
 #   scripts/kafka/kafka.sh restart   stop and start, keeping the data
 #   scripts/kafka/kafka.sh status | logs | clean
@@ -16,6 +20,8 @@ CACHE="${JFT_KAFKA_CACHE:-$HOME/.cache/jft-gateway/kafka-$VERSION}"
 STATE="${JFT_KAFKA_STATE:-/tmp/jft-kafka}"
 PORT="${JFT_KAFKA_PORT:-39092}"
 CONTROLLER_PORT="${JFT_KAFKA_CONTROLLER_PORT:-39094}"
+SASL_PORT="${JFT_KAFKA_SASL_PORT:-39093}"
+TLS="$STATE/tls"
 HEAP="${JFT_KAFKA_HEAP:-512m}"
 
 log() { echo "kafka.sh: $*" >&2; }
@@ -53,10 +59,14 @@ configure() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT,SASL_SSL://127.0.0.1:$SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_SSL://127.0.0.1:$SASL_PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS/broker.pem
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$STATE/data
 num.partitions=3
@@ -79,6 +89,26 @@ Configuration:
 L4J
 }
 
+# tls makes a CA and a broker certificate for 127.0.0.1/localhost (once), and the SCRAM
+# user's password.
+tls() {
+  [ -f "$TLS/broker.pem" ] && return 0
+  command -v openssl >/dev/null || { log "openssl is needed"; exit 1; }
+  mkdir -p "$TLS"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=jft-gateway test CA" \
+    -keyout "$TLS/ca.key" -out "$TLS/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$TLS/broker.key" -out "$TLS/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$TLS/san.ext"
+  openssl x509 -req -in "$TLS/broker.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$TLS/san.ext" -out "$TLS/broker.crt" 2>/dev/null
+  # Kafka's PEM key store: the certificate chain and an unencrypted PKCS#8 key in one file.
+  openssl pkcs8 -topk8 -nocrypt -in "$TLS/broker.key" -out "$TLS/broker.p8" 2>/dev/null
+  cat "$TLS/broker.crt" "$TLS/ca.pem" "$TLS/broker.p8" > "$TLS/broker.pem"
+  openssl rand -hex 16 > "$TLS/scram-password"
+  chmod 600 "$TLS"/*.key "$TLS/broker.p8" "$TLS/broker.pem" "$TLS/scram-password"
+}
+
 java_run() {
   java -Xmx"$HEAP" -Xms"$HEAP" -Dlog4j2.configurationFile="$STATE/log4j2.yaml" -cp "$CACHE/libs/*" "$@"
 }
@@ -86,10 +116,17 @@ java_run() {
 start() {
   fetch
   if running; then log "already running (pid $(cat "$(pidfile)"))"; print_env; return 0; fi
+  tls
   configure
+  if [ -f "$STATE/data/meta.properties" ] && [ ! -f "$STATE/.scram" ]; then
+    log "storage was formatted without the SCRAM user; formatting it again"
+    rm -rf "$STATE/data"; mkdir -p "$STATE/data"
+  fi
   if [ ! -f "$STATE/data/meta.properties" ]; then
     cid=$(java_run kafka.tools.StorageTool random-uuid)
-    java_run kafka.tools.StorageTool format -t "$cid" -c "$STATE/server.properties" >/dev/null
+    java_run kafka.tools.StorageTool format -t "$cid" -c "$STATE/server.properties" \
+      --add-scram "SCRAM-SHA-512=[name=jft,password=$(cat "$TLS/scram-password")]" >/dev/null
+    touch "$STATE/.scram"
   fi
   nohup java -Xmx"$HEAP" -Xms"$HEAP" -Dlog4j2.configurationFile="$STATE/log4j2.yaml" -cp "$CACHE/libs/*" \
     kafka.Kafka "$STATE/server.properties" >"$STATE/kafka.log" 2>&1 &
@@ -102,7 +139,13 @@ start() {
   print_env
 }
 
-print_env() { echo "JFT_TEST_KAFKA_SEEDS=127.0.0.1:$PORT"; }
+print_env() {
+  echo "JFT_TEST_KAFKA_SEEDS=127.0.0.1:$PORT"
+  echo "JFT_TEST_KAFKA_SASL_SEEDS=127.0.0.1:$SASL_PORT"
+  echo "JFT_TEST_KAFKA_CA=$TLS/ca.pem"
+  echo "JFT_TEST_KAFKA_SASL_USER=jft"
+  echo "JFT_TEST_KAFKA_SASL_PASSWORD_FILE=$TLS/scram-password"
+}
 
 stop() {
   if ! running; then rm -f "$(pidfile)"; return 0; fi
