@@ -9,6 +9,8 @@ package proof
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -129,7 +131,7 @@ func (w *world) start(name string, extra map[string]string) *gateway {
 		"JFT_ENVIRONMENT": "test", "JFT_KAFKA_BROKERS": strings.Join(w.brokers, ","), "JFT_KAFKA_GROUP": w.group,
 		"JFT_KAFKA_INSTANCE_ID": name, "JFT_WRITEAPI_BASE_URL": w.env.Sim.URL, "JFT_AUTH_MODE": "none",
 		"JFT_ADMIN_ADDR": g.admin, "JFT_LOG_LEVEL": "warn", "JFT_LOG_FORMAT": "json",
-		"JFT_WRITEAPI_TIMEOUT": "2s", "JFT_WRITEAPI_RETRY_BUDGET": "10m",
+		"JFT_WRITEAPI_RETRY_BUDGET": "10m",
 	}
 	for k, v := range w.topics {
 		vars[k] = v
@@ -204,6 +206,7 @@ func (g *gateway) stop() {
 type input struct {
 	id       string
 	wantCode string // "" = accepted
+	sha256   string // of the value, as the simulator records accepted bodies
 }
 
 func (w *world) feed(ctx context.Context, n, rate, poisonEvery int, progress func(i int)) []input {
@@ -243,6 +246,8 @@ func (w *world) feed(ctx context.Context, n, rate, poisonEvery int, progress fun
 		rec.Topic = w.topics["JFT_TOPIC_EVENTS"]
 		rec.Headers = []kgo.RecordHeader{{Key: jft.HeaderEventID, Value: []byte(id)}}
 		rec.Timestamp = time.Now()
+		sum := sha256.Sum256(rec.Value)
+		in.sha256 = hex.EncodeToString(sum[:])
 		inputs = append(inputs, in)
 		wg.Add(1)
 		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
@@ -326,6 +331,7 @@ type figures struct {
 	DuplicateResults   int           `json:"duplicateResults"`
 	AcceptedCalls      int           `json:"acceptedCalls"`
 	DuplicateCalls     int           `json:"duplicateCalls"`
+	DuplicatesByRetry  int           `json:"duplicatesByRetry"`
 	CallsWithoutResult int           `json:"callsWithoutResult"`
 	Kills              int           `json:"kills,omitempty"`
 	Recovery           []string      `json:"recovery,omitempty"`
@@ -375,9 +381,28 @@ func (w *world) count(scenario string, inputs []input, t *tally, elapsed time.Du
 	for _, e := range w.env.Sim.Accepted() {
 		bodies[e.BodySHA256]++
 	}
-	for _, n := range bodies {
+	// The generator may make the same event twice (a synthetic identity number drawn
+	// again); such inputs are distinct records with equal bodies, each owed one call.
+	bySum := map[string][]input{}
+	for _, in := range inputs {
+		if in.wantCode == "" {
+			bySum[in.sha256] = append(bySum[in.sha256], in)
+		}
+	}
+	for sum, n := range bodies {
 		f.AcceptedCalls += n
-		f.DuplicateCalls += n - 1
+		extra := n - len(bySum[sum])
+		if extra <= 0 {
+			continue
+		}
+		f.DuplicateCalls += extra
+		// A call repeated by the HTTP client (its answer came too late or was lost) shows as
+		// more than one attempt in a single result; a restart shows as a second result.
+		for _, in := range bySum[sum] {
+			if rs := t.results[in.id]; len(rs) == 1 && rs[0].Attempts > 1 {
+				f.DuplicatesByRetry += min(extra, rs[0].Attempts-1)
+			}
+		}
 	}
 	accepted := 0
 	for _, in := range inputs {
@@ -385,7 +410,11 @@ func (w *world) count(scenario string, inputs []input, t *tally, elapsed time.Du
 			accepted++
 		}
 	}
-	f.CallsWithoutResult = max(0, len(bodies)-accepted)
+	owed := 0
+	for sum := range bodies {
+		owed += len(bySum[sum])
+	}
+	f.CallsWithoutResult = max(0, owed-accepted)
 	for i := 1; i < len(t.appended); i++ {
 		if gap := t.appended[i].Sub(t.appended[i-1]); gap > f.maxGap {
 			f.maxGap = gap
