@@ -181,3 +181,20 @@ func TestGrafanaProvisionsTheDashboard(t *testing.T) {
 		t.Errorf("the dashboard is not in the mounted folder: %v", err)
 	}
 }
+
+// TestDockerfileBuildsEveryCommand: each program under cmd/ is built into the images.
+func TestDockerfileBuildsEveryCommand(t *testing.T) {
+	dockerfile, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds, err := os.ReadDir("../../cmd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cmds {
+		if c.IsDir() && !strings.Contains(string(dockerfile), "./cmd/"+c.Name()) {
+			t.Errorf("the Dockerfile does not build cmd/%s", c.Name())
+		}
+	}
+}
