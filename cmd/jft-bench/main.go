@@ -1,0 +1,433 @@
+// Command jft-bench measures the real gateway binary as a separate process: a broker (kfake
+// in this process, or real Kafka with -brokers) and the simulator at a fixed WriteAPI
+// latency, realistic events (Bundles, Compositions, MedicationDispenses) for many
+// municipalities, full validation on. It reports, for the gateway process alone:
+//
+//   - drain throughput: a backlog of -records events consumed from a standing start;
+//
+//   - end-to-end latency (input produced → result written) p50/p95/p99 at -load × that rate;
+//
+//   - CPU seconds per 1,000 records (from /proc, user + system), peak and sampled RSS;
+//
+//   - the WriteAPI concurrency the simulator saw.
+//
+//     go run ./cmd/jft-bench -records 100000 -latency 20ms
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/jft-gateway/jft-gateway/internal/devenv"
+	"github.com/jft-gateway/jft-gateway/internal/jft"
+	"github.com/jft-gateway/jft-gateway/internal/samples"
+	"github.com/jft-gateway/jft-gateway/internal/tenants"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "jft-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	records    int
+	latency    time.Duration
+	tenants    int
+	partitions int
+	ordering   string
+	load       float64
+	loadSecs   time.Duration
+	gateway    string
+	brokers    string
+	extraEnv   multi
+	jsonOut    string
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// Report is one run's figures.
+type Report struct {
+	Records             int       `json:"records"`
+	LatencyMS           float64   `json:"writeapiLatencyMs"`
+	Ordering            string    `json:"ordering"`
+	Tenants             int       `json:"tenants"`
+	Partitions          int       `json:"partitions"`
+	DrainPerSec         float64   `json:"drainRecordsPerSec"`
+	InFlightBound       float64   `json:"inFlightBoundPerSec"`
+	CPUMicrosPer        float64   `json:"gatewayCpuMicrosPerRecord"`
+	PeakRSSMB           float64   `json:"gatewayPeakRssMB"`
+	RSSSamplesMB        []float64 `json:"gatewayRssSamplesMB"`
+	MaxConcurrent       int       `json:"writeapiMaxConcurrent"`
+	LoadPerSec          float64   `json:"loadRecordsPerSec"`
+	LoadResults         int       `json:"loadResults"`
+	P50MS, P95MS, P99MS float64
+	Errors              int `json:"nonAcceptedResults"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("jft-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.records, "records", 20000, "backlog of events for the drain phase")
+	fs.DurationVar(&o.latency, "latency", 20*time.Millisecond, "WriteAPI latency the simulator adds")
+	fs.IntVar(&o.tenants, "tenants", 50, "municipalities (record keys)")
+	fs.IntVar(&o.partitions, "partitions", 12, "partitions of the events topic")
+	fs.StringVar(&o.ordering, "ordering", "key", "the gateway's JFT_ORDERING")
+	fs.Float64Var(&o.load, "load", 0.5, "the latency phase runs at this fraction of the drain rate (0: skip)")
+	fs.DurationVar(&o.loadSecs, "load-duration", 10*time.Second, "how long the latency phase produces")
+	fs.StringVar(&o.gateway, "gateway", "", "the jft-gateway binary (default: go build it)")
+	fs.StringVar(&o.brokers, "brokers", "", "real Kafka brokers (default: kfake in this process)")
+	fs.Var(&o.extraEnv, "env", "extra KEY=VALUE for the gateway, repeatable")
+	fs.StringVar(&o.jsonOut, "json", "", "also append the report as a JSON line to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "jft-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if o.gateway == "" {
+		o.gateway = filepath.Join(dir, "jft-gateway")
+		b := exec.CommandContext(ctx, "go", "build", "-o", o.gateway, "github.com/jft-gateway/jft-gateway/cmd/jft-gateway")
+		b.Stdout, b.Stderr = stderr, stderr
+		if err := b.Run(); err != nil {
+			return fmt.Errorf("build the gateway: %w", err)
+		}
+	}
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	topics := map[string]string{"JFT_TOPIC_EVENTS": "bench.events." + suffix, "JFT_TOPIC_ACKS": "bench.acks." + suffix,
+		"JFT_TOPIC_RESULTS": "bench.results." + suffix, "JFT_TOPIC_DLQ": "bench.dlq." + suffix}
+	var topicList []string
+	for _, t := range topics {
+		topicList = append(topicList, t)
+	}
+	var ext []string
+	if o.brokers != "" {
+		ext = strings.Split(o.brokers, ",")
+	}
+	env, err := devenv.Start(ctx, devenv.Options{Partitions: o.partitions, Topics: topicList, ExternalBrokers: ext,
+		Sim: map[string]string{"JFT_SIM_AUTH": "off", "JFT_SIM_LATENCY": o.latency.String()}})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	ts := tenants.SyntheticOrgnrs(o.tenants)
+	gen, err := samples.NewGenerator(7, ts, time.Now())
+	if err != nil {
+		return err
+	}
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ProducerBatchMaxBytes(devenv.MaxMessageBytes), kgo.MaxBufferedRecords(20000))
+	if err != nil {
+		return err
+	}
+	defer pcl.Close()
+	res := newResults()
+	rcl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ConsumeTopics(topics["JFT_TOPIC_RESULTS"]),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		return err
+	}
+	defer rcl.Close()
+	rctx, stopResults := context.WithCancel(ctx)
+	defer stopResults()
+	go res.consume(rctx, rcl)
+
+	// Phase 1: a backlog, then the gateway from a standing start.
+	fmt.Fprintf(stderr, "producing a backlog of %d events…\n", o.records)
+	if err := produce(ctx, pcl, gen, topics["JFT_TOPIC_EVENTS"], 0, o.records, 0, nil); err != nil {
+		return err
+	}
+	vars := map[string]string{
+		"JFT_ENVIRONMENT": "test", "JFT_KAFKA_BROKERS": strings.Join(env.Brokers, ","), "JFT_KAFKA_GROUP": "bench-" + suffix,
+		"JFT_KAFKA_INSTANCE_ID": "bench-0", "JFT_WRITEAPI_BASE_URL": env.Sim.URL, "JFT_AUTH_MODE": "none",
+		"JFT_ADMIN_ADDR": "off", "JFT_LOG_LEVEL": "warn", "JFT_ORDERING": o.ordering,
+	}
+	for k, v := range topics {
+		vars[k] = v
+	}
+	for _, kv := range o.extraEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	gw := exec.Command(o.gateway, "serve")
+	gw.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range vars {
+		gw.Env = append(gw.Env, k+"="+v)
+	}
+	gw.Stderr = stderr
+	if err := gw.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = gw.Process.Signal(syscall.SIGTERM); _ = gw.Wait() }()
+	pid := gw.Process.Pid
+	cpu0, _ := cpuSeconds(pid)
+	var rss []float64
+	var rssMu sync.Mutex
+	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+				if v, err := procStatus(pid, "VmRSS"); err == nil {
+					rssMu.Lock()
+					rss = append(rss, v)
+					rssMu.Unlock()
+				}
+			}
+		}
+	}()
+	first, last, err := res.waitFor(ctx, o.records, 30*time.Minute)
+	if err != nil {
+		stopSampling()
+		return err
+	}
+	cpu1, _ := cpuSeconds(pid)
+	drained := res.count()
+	rep := Report{Records: o.records, LatencyMS: float64(o.latency) / 1e6, Ordering: o.ordering, Tenants: o.tenants, Partitions: o.partitions}
+	rep.DrainPerSec = float64(o.records) / last.Sub(first).Seconds()
+	inflight := 512.0
+	if o.ordering == "key" {
+		inflight = min(inflight, float64(o.tenants))
+	}
+	if o.latency > 0 {
+		rep.InFlightBound = inflight / o.latency.Seconds()
+	}
+	rep.CPUMicrosPer = (cpu1 - cpu0) / float64(drained) * 1e6
+
+	// Phase 2: latency at a fraction of the drain rate.
+	if o.load > 0 {
+		rate := rep.DrainPerSec * o.load
+		n := int(rate * o.loadSecs.Seconds())
+		fmt.Fprintf(stderr, "latency phase: %d events at %.0f/s…\n", n, rate)
+		res.markLoad(o.records)
+		if err := produce(ctx, pcl, gen, topics["JFT_TOPIC_EVENTS"], o.records, n, rate, &res.sent); err != nil {
+			return err
+		}
+		if _, _, err := res.waitFor(ctx, o.records+n, 10*time.Minute); err != nil {
+			return err
+		}
+		lat := res.loadLatencies()
+		rep.LoadPerSec, rep.LoadResults = rate, len(lat)
+		rep.P50MS, rep.P95MS, rep.P99MS = pct(lat, 50), pct(lat, 95), pct(lat, 99)
+	}
+	stopSampling()
+	rep.PeakRSSMB, _ = procStatus(pid, "VmHWM")
+	rssMu.Lock()
+	rep.RSSSamplesMB = thin(rss, 8)
+	rssMu.Unlock()
+	rep.MaxConcurrent = env.Sim.Stats().MaxConcurrent
+	rep.Errors = res.notAccepted()
+
+	fmt.Fprintf(stdout, "| %d | %s | %s | %d | %.0f | %.0f | %.0f | %.0f / %.0f / %.0f ms | %.0f µs | %.0f MB | %d |\n",
+		rep.Records, o.latency, o.ordering, o.tenants, rep.DrainPerSec, rep.InFlightBound, rep.LoadPerSec,
+		rep.P50MS, rep.P95MS, rep.P99MS, rep.CPUMicrosPer, rep.PeakRSSMB, rep.MaxConcurrent)
+	if rep.Errors > 0 {
+		fmt.Fprintf(stdout, "warning: %d results were not accepted\n", rep.Errors)
+	}
+	b, _ := json.Marshal(rep)
+	fmt.Fprintf(stderr, "%s\n", b)
+	if o.jsonOut != "" {
+		f, err := os.OpenFile(o.jsonOut, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintf(f, "%s\n", b)
+	}
+	return nil
+}
+
+// produce writes n events numbered from start, at rate per second (0: as fast as the
+// broker takes them); each record's timestamp is when it was handed to the client.
+func produce(ctx context.Context, cl *kgo.Client, gen *samples.Generator, topic string, start, n int, rate float64, sent *sync.Map) error {
+	var failed atomic.Pointer[error]
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		if rate > 0 {
+			if d := time.Until(began.Add(time.Duration(float64(i) / rate * float64(time.Second)))); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		ev := gen.Next(start + i)
+		id := "b-" + strconv.Itoa(start+i)
+		now := time.Now()
+		if sent != nil {
+			sent.Store(id, now)
+		}
+		r := &kgo.Record{Topic: topic, Key: []byte(ev.Tenant), Value: ev.Value, Timestamp: now,
+			Headers: []kgo.RecordHeader{{Key: jft.HeaderEventID, Value: []byte(id)}}}
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				failed.Store(&err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return err
+	}
+	if e := failed.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// results follows the results topic.
+type results struct {
+	mu        sync.Mutex
+	seen      map[string]bool
+	times     []time.Time // result record timestamps, in arrival order
+	loadFrom  int
+	latencies []time.Duration
+	bad       int
+	wake      chan struct{}
+	sent      sync.Map // event id → when the load phase produced it
+}
+
+func newResults() *results { return &results{seen: map[string]bool{}, wake: make(chan struct{}, 1)} }
+
+func (r *results) consume(ctx context.Context, cl *kgo.Client) {
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		r.mu.Lock()
+		fs.EachRecord(func(rec *kgo.Record) {
+			var res jft.Result
+			if json.Unmarshal(rec.Value, &res) != nil || r.seen[res.EventID] {
+				return
+			}
+			r.seen[res.EventID] = true
+			r.times = append(r.times, rec.Timestamp)
+			if res.Outcome != jft.OutcomeAccepted {
+				r.bad++
+			}
+			if n, err := strconv.Atoi(strings.TrimPrefix(res.EventID, "b-")); err == nil && n >= r.loadFrom && r.loadFrom > 0 {
+				if sent, ok := r.sent.Load(res.EventID); ok {
+					r.latencies = append(r.latencies, rec.Timestamp.Sub(sent.(time.Time)))
+				}
+			}
+		})
+		r.mu.Unlock()
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (r *results) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.seen) }
+
+func (r *results) notAccepted() int { r.mu.Lock(); defer r.mu.Unlock(); return r.bad }
+
+func (r *results) markLoad(from int) { r.mu.Lock(); r.loadFrom = from; r.mu.Unlock() }
+
+func (r *results) loadLatencies() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Duration(nil), r.latencies...)
+}
+
+// waitFor waits until n distinct results arrived and returns the first and last result
+// timestamps.
+func (r *results) waitFor(ctx context.Context, n int, d time.Duration) (time.Time, time.Time, error) {
+	deadline := time.After(d)
+	for {
+		r.mu.Lock()
+		if len(r.seen) >= n {
+			first, last := r.times[0], r.times[len(r.times)-1]
+			r.mu.Unlock()
+			return first, last, nil
+		}
+		got := len(r.seen)
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return time.Time{}, time.Time{}, ctx.Err()
+		case <-deadline:
+			return time.Time{}, time.Time{}, fmt.Errorf("%d of %d results within %s", got, n, d)
+		case <-r.wake:
+		}
+	}
+}
+
+func pct(ds []time.Duration, p float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return float64(ds[min(len(ds)-1, int(float64(len(ds))*p/100))]) / 1e6
+}
+
+func thin(v []float64, n int) []float64 {
+	if len(v) <= n {
+		return v
+	}
+	out := make([]float64, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, v[i*(len(v)-1)/(n-1)])
+	}
+	return out
+}
+
+// cpuSeconds is the process's user + system CPU time from /proc/<pid>/stat.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may contain spaces) start after the last ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100, nil // USER_HZ is 100 on Linux
+}
+
+// procStatus reads a kB field of /proc/<pid>/status in MB.
+func procStatus(pid int, field string) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}

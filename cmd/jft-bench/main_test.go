@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchSmoke runs a small benchmark end to end: the gateway process drains the backlog
+// and the latency phase, and the report has every figure.
+func TestBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gateway")
+	}
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-records", "300", "-latency", "2ms", "-tenants", "10", "-partitions", "3",
+		"-load", "0.5", "-load-duration", "1s", "-json", out}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.DrainPerSec <= 0 || r.CPUMicrosPer <= 0 || r.PeakRSSMB <= 0 || r.LoadResults == 0 || r.P99MS <= 0 || r.MaxConcurrent == 0 {
+		t.Errorf("a figure is missing: %+v", r)
+	}
+	if r.Errors != 0 {
+		t.Errorf("%d results were not accepted", r.Errors)
+	}
+	if !strings.HasPrefix(stdout.String(), "| 300 |") {
+		t.Errorf("table row: %q", stdout.String())
+	}
+}
