@@ -93,6 +93,16 @@ func check(t *testing.T, f figures) {
 	}
 }
 
+// noRepeats asserts that what happened without a crash sent nothing twice, apart from calls
+// the HTTP client repeated after losing an answer.
+func noRepeats(t *testing.T, what string, f figures) {
+	t.Helper()
+	if f.DuplicateCalls-f.DuplicatesByRetry != 0 || f.DuplicateResults != 0 {
+		t.Errorf("%s repeated %d calls (%d of them by the HTTP client's retries) and %d results",
+			what, f.DuplicateCalls, f.DuplicatesByRetry, f.DuplicateResults)
+	}
+}
+
 // TestSIGKILLMidStream kills the gateway three times while the stream flows and restarts it
 // at once with the same instance id. Nothing may be lost; WriteAPI calls may be repeated,
 // but no more than the in-flight window per kill. Recovery (restart → ready, and the
@@ -159,10 +169,7 @@ func TestGracefulRestartRepeatsNothing(t *testing.T) {
 	out := r.do(t)
 	report(t, out.f)
 	check(t, out.f)
-	if out.f.DuplicateCalls-out.f.DuplicatesByRetry != 0 || out.f.DuplicateResults != 0 {
-		t.Errorf("graceful restarts repeated %d calls (%d of them by the HTTP client's retries) and %d results",
-			out.f.DuplicateCalls, out.f.DuplicatesByRetry, out.f.DuplicateResults)
-	}
+	noRepeats(t, "graceful restarts", out.f)
 }
 
 // TestScaleOutAndIn grows the group from one gateway to three and back to one during the
@@ -191,10 +198,7 @@ func TestScaleOutAndIn(t *testing.T) {
 	out := r.do(t)
 	report(t, out.f)
 	check(t, out.f)
-	if out.f.DuplicateCalls-out.f.DuplicatesByRetry != 0 || out.f.DuplicateResults != 0 {
-		t.Errorf("scaling repeated %d calls (%d of them by the HTTP client's retries) and %d results",
-			out.f.DuplicateCalls, out.f.DuplicatesByRetry, out.f.DuplicateResults)
-	}
+	noRepeats(t, "scaling", out.f)
 }
 
 // TestWriteAPIFaultsAndPoison runs the stream through a WriteAPI that fails 30 % of
