@@ -182,8 +182,10 @@ func TestGrafanaProvisionsTheDashboard(t *testing.T) {
 	}
 }
 
-// TestDockerfileBuildsEveryCommand: each program under cmd/ is built into the images.
+// TestDockerfileBuildsEveryCommand: each program under cmd/ is built into the images, but
+// for the ones run from a checkout only.
 func TestDockerfileBuildsEveryCommand(t *testing.T) {
+	checkoutOnly := map[string]bool{"jft-bench": true} // drives the gateway binary; `go run ./cmd/jft-bench`
 	dockerfile, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +195,7 @@ func TestDockerfileBuildsEveryCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range cmds {
-		if c.IsDir() && !strings.Contains(string(dockerfile), "./cmd/"+c.Name()) {
+		if c.IsDir() && !checkoutOnly[c.Name()] && !strings.Contains(string(dockerfile), "./cmd/"+c.Name()) {
 			t.Errorf("the Dockerfile does not build cmd/%s", c.Name())
 		}
 	}
