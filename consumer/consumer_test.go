@@ -195,8 +195,17 @@ func TestBackpressurePausesTheFullPartition(t *testing.T) {
 		t.Errorf("lag %d while nothing is done, want 2000 (or unknown before any commit)", lag)
 	}
 	close(block)
+	var last PartitionStats
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stats at the end: %+v", last)
+		}
+	})
 	waitFor(t, 30*time.Second, "the lag to reach 0", func() bool {
 		st := r.c.Stats()
+		if len(st) == 1 {
+			last = st[0]
+		}
 		return len(st) == 1 && st[0].Lag() == 0 && st[0].Committed == 2000
 	})
 	r.shutdown(t)
