@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-//go:generate go run ./internal/gen -definitions ../../shared/fixtures/fhir-r4/definitions -out zz_elements.go
+//go:generate bash -c "go run ./internal/gen -definitions ../../shared/fixtures/fhir-r4/definitions -extra $(internal/gen/fetch.sh) -out zz_elements.go"
 
 // defElement is one element of a StructureDefinition's snapshot (see zz_elements.go).
 type defElement struct {

@@ -2,6 +2,7 @@ package transform
 
 import (
 	"encoding/json"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,8 +19,12 @@ type mutation struct {
 	wantPath string
 }
 
+// looksLikeDate matches the values of date, dateTime and instant elements.
+var looksLikeDate = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}(-[0-9]{2})?(T|$)`)
+
 // mutate enumerates single mutations of every element of doc: every string emptied, every
-// array replaced by its first item, every object given an unknown property.
+// date rewritten in another format, every array replaced by its first item, every object
+// given an unknown property.
 func mutate(doc map[string]any) []mutation {
 	var out []mutation
 	var walk func(path string, v any, set func(any), inExtension bool)
@@ -29,6 +34,12 @@ func mutate(doc map[string]any) []mutation {
 			if !inExtension {
 				set("")
 				out = append(out, mutation{name: "empty " + path, doc: deepCopy(doc), wantCode: jft.CodeFHIREmpty, wantPath: path})
+				if looksLikeDate.MatchString(x) {
+					// A date, dateTime or instant, at any depth (Period.start, Meta.lastUpdated…):
+					// written the Norwegian way, it breaks the element's R4 format.
+					set("31.12." + x[:4])
+					out = append(out, mutation{name: "date format " + path, doc: deepCopy(doc), wantCode: jft.CodeFHIRFormat, wantPath: path})
+				}
 				set(x)
 			}
 		case []any:

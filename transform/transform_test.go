@@ -431,3 +431,63 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatsInsideDataTypes: primitive formats are checked below the resource's own
+// elements, through the tables of the complex data types (Period, Meta, Identifier,
+// HumanName, Timing) and of the resource types found in Bundles (Patient, Observation).
+func TestFormatsInsideDataTypes(t *testing.T) {
+	bundle := func(resource string) []byte {
+		return []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"urn:uuid:0b7c9d1e-3f2a-4b5c-8d6e-7f8091a2b3c4","resource":` + resource + `}]}`)
+	}
+	tests := []struct {
+		name     string
+		value    func(t *testing.T) []byte
+		wantPath string
+	}{
+		{"Period.start in a Composition's event", func(t *testing.T) []byte {
+			m := composition(t)
+			m["event"] = []any{map[string]any{"period": map[string]any{"start": "2012-13-45"}}}
+			return enc(t, m)
+		}, "Composition.event[0].period.start"},
+		{"Meta.lastUpdated must be an instant", func(t *testing.T) []byte {
+			m := composition(t)
+			m["meta"] = map[string]any{"lastUpdated": "2020-01-01"}
+			return enc(t, m)
+		}, "Composition.meta.lastUpdated"},
+		{"Identifier.system must be a uri", func(t *testing.T) []byte {
+			m := dispense(t)
+			m["identifier"] = []any{map[string]any{"system": "not a uri", "value": "1"}}
+			return enc(t, m)
+		}, "MedicationDispense.identifier[0].system"},
+		{"Timing.event in a dosage", func(t *testing.T) []byte {
+			m := dispense(t)
+			m["dosageInstruction"] = []any{map[string]any{"timing": map[string]any{"event": []any{"at noon"}}}}
+			return enc(t, m)
+		}, "MedicationDispense.dosageInstruction[0].timing.event[0]"},
+		{"Patient.birthDate in a Bundle", func(*testing.T) []byte {
+			return bundle(`{"resourceType":"Patient","birthDate":"1990-02-3x"}`)
+		}, "Bundle.entry[0].resource.birthDate"},
+		{"HumanName.period.end in a Bundle's Patient", func(*testing.T) []byte {
+			return bundle(`{"resourceType":"Patient","name":[{"family":"Nordmann","period":{"end":"yesterday"}}]}`)
+		}, "Bundle.entry[0].resource.name[0].period.end"},
+		{"Observation.effectiveDateTime in a Bundle", func(*testing.T) []byte {
+			return bundle(`{"resourceType":"Observation","status":"final","code":{"text":"puls"},"effectiveDateTime":"24.11.2026"}`)
+		}, "Bundle.entry[0].resource.effectiveDateTime"},
+	}
+	tr := newT(t, "test")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tr.Transform(event("312229544", tt.value(t)))
+			e := jft.AsError(err)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, is := range e.Issues {
+				if is.Code == jft.CodeFHIRFormat && is.Path == tt.wantPath {
+					return
+				}
+			}
+			t.Fatalf("issues %+v, want %s at %s", e.Issues, jft.CodeFHIRFormat, tt.wantPath)
+		})
+	}
+}

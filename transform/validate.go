@@ -3,6 +3,7 @@ package transform
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,8 +82,9 @@ func (w *walker) resource(path, rt string, obj map[string]any) {
 	}
 	def := ""
 	if _, ok := defElements[rt+".meta"]; ok {
-		def = rt // a WriteAPI type: its generated definition applies
-	} else if w.t.cfg.BundleResources == ModeWarn {
+		def = rt // its generated definition applies
+	}
+	if !slices.Contains(ResourceTypes, rt) && w.t.cfg.BundleResources == ModeWarn {
 		w.lenient++
 		defer func() { w.lenient-- }()
 	}
@@ -322,8 +324,22 @@ func (w *walker) single(path string, d elementDef, v any, typ reflect.Type) {
 			w.fail(jft.CodeFHIREmpty, path, "empty objects are not allowed in FHIR JSON")
 			return
 		}
-		w.object(path, d.path, obj, typ, false)
+		w.object(path, childDef(d), obj, typ, false)
 	}
+}
+
+// childDef is the definition path under which an object's properties are looked up: its
+// complex data type's own table (Period.start, HumanName.family, …), or, for a backbone
+// element or a content reference, the element's path in its resource.
+func childDef(d elementDef) string {
+	switch d.fhirType {
+	case "", "BackboneElement", "Element":
+		return d.path
+	}
+	if _, ok := defElements[d.fhirType+".id"]; ok {
+		return d.fhirType
+	}
+	return d.path
 }
 
 // primitive checks a string primitive against its R4 format and required value set.
