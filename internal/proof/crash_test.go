@@ -2,11 +2,16 @@ package proof
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/jft-gateway/jft-gateway/jftsim"
 )
@@ -231,4 +236,81 @@ func TestWriteAPIFaultsAndPoison(t *testing.T) {
 	if out.f.DuplicateResults != 0 {
 		t.Errorf("%d duplicate results without any crash", out.f.DuplicateResults)
 	}
+}
+
+// TestBrokerFaultsInjected makes the broker fail for a while in the middle of the stream:
+// every Produce (results and DLQ writes) and OffsetCommit request has its connection cut for
+// 3 s, then again for 3 s after a pause. The gateway retries the result writes without
+// calling the WriteAPI again and commits later: nothing is lost or repeated. kfake only:
+// a real broker cannot be told to do this (a broker restart on Apache Kafka is open).
+func TestBrokerFaultsInjected(t *testing.T) {
+	if os.Getenv("JFT_TEST_KAFKA_SEEDS") != "" {
+		t.Skip("injects faults through kfake's control functions")
+	}
+	n := events(3000)
+	var cut atomic.Int64 // unix nanos until which requests are cut
+	var cuts atomic.Int64
+	installed := false
+	r := run{
+		name: "broker faults injected (Produce and OffsetCommit cut 2 × 3 s)", n: n, rate: 1000,
+		sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
+		during: func(w *world, i int, _ *[]*gateway) {
+			if !installed {
+				installed = true
+				for _, key := range []int16{kmsg.Produce.Int16(), kmsg.OffsetCommit.Int16()} {
+					w.env.Kafka.ControlKey(key, func(kmsg.Request) (kmsg.Response, error, bool) {
+						w.env.Kafka.KeepControl()
+						if time.Now().UnixNano() < cut.Load() {
+							cuts.Add(1)
+							return nil, errors.New("injected broker fault"), true
+						}
+						return nil, nil, false
+					})
+				}
+			}
+			if i == n/3 || i == 2*n/3 {
+				cut.Store(time.Now().Add(3 * time.Second).UnixNano())
+			}
+		},
+	}
+	out := r.do(t)
+	out.f.Notes = fmt.Sprintf("%d requests cut", cuts.Load())
+	report(t, out.f)
+	check(t, out.f)
+	noRepeats(t, "broker faults", out.f)
+	if cuts.Load() == 0 {
+		t.Error("no request was cut: the fault was not injected")
+	}
+}
+
+// TestBrokerRestart restarts the real broker in the middle of the stream, with the command
+// in JFT_TEST_KAFKA_RESTART (CI: scripts/kafka/kafka.sh restart). The gateway rides out the
+// broker's absence: nothing is lost. Duplicates are reported, not asserted: a broker that
+// goes away may fence the member, and records it had in flight are then handled again.
+func TestBrokerRestart(t *testing.T) {
+	restart := os.Getenv("JFT_TEST_KAFKA_RESTART")
+	if restart == "" || os.Getenv("JFT_TEST_KAFKA_SEEDS") == "" {
+		t.Skip("needs a real broker and JFT_TEST_KAFKA_RESTART (the command that restarts it)")
+	}
+	n := events(3000)
+	var took time.Duration
+	r := run{
+		name: "broker restart mid-stream", n: n, rate: 500,
+		sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
+		during: func(w *world, i int, _ *[]*gateway) {
+			if i != n/2 {
+				return
+			}
+			began := time.Now()
+			cmd := exec.Command("bash", "-c", restart)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("restart the broker: %v\n%s", err, b)
+			}
+			took = time.Since(began)
+		},
+	}
+	out := r.do(t)
+	out.f.Notes = fmt.Sprintf("broker restart took %s", took.Round(time.Millisecond))
+	report(t, out.f)
+	check(t, out.f)
 }
