@@ -66,6 +66,11 @@ type Config struct {
 	CommitInterval time.Duration `env:"JFT_KAFKA_COMMIT_INTERVAL, default=1s"`
 	// FetchMaxWait bounds how long a fetch waits for data.
 	FetchMaxWait time.Duration `env:"JFT_KAFKA_FETCH_MAX_WAIT, default=250ms"`
+	// FetchMaxBytes bounds one fetch response (franz-go's default is 50 MiB). Records wait
+	// in memory until their turn, so with a backlog this sets the memory a fetch brings in;
+	// the partitions' windows hold far fewer records than that. A single record batch
+	// larger than this is still fetched.
+	FetchMaxBytes int32 `env:"JFT_KAFKA_FETCH_MAX_BYTES, default=4194304"`
 }
 
 // Validate checks the configuration.
@@ -93,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("JFT_MAX_IN_FLIGHT: %d is less than JFT_MAX_IN_FLIGHT_PER_PARTITION (%d)", c.MaxInFlight, c.MaxInFlightPerPartition)
 	case c.DrainTimeout <= 0:
 		return fmt.Errorf("JFT_SHUTDOWN_DRAIN_TIMEOUT: must be positive")
+	case c.FetchMaxBytes < 1<<20:
+		return fmt.Errorf("JFT_KAFKA_FETCH_MAX_BYTES: %d is under 1 MiB, the size of one large event", c.FetchMaxBytes)
 	case c.SessionTimeout < time.Second:
 		return fmt.Errorf("JFT_KAFKA_SESSION_TIMEOUT: %s is under one second", c.SessionTimeout)
 	case c.CommitInterval <= 0:

@@ -110,6 +110,7 @@ func New(cfg Config, h Handler, log *slog.Logger, extra ...kgo.Opt) (*Consumer, 
 		kgo.SessionTimeout(cfg.SessionTimeout),
 		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
 		kgo.FetchMaxWait(cfg.FetchMaxWait),
+		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
 		kgo.RequireStableFetchOffsets(),
 	}
 	if cfg.InstanceID != "" {

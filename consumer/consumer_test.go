@@ -287,7 +287,7 @@ func TestStaticMemberGetsItsPartitionsBack(t *testing.T) {
 func TestConfigValidateNamesTheVariable(t *testing.T) {
 	base := Config{Brokers: []string{"b:9092"}, Group: "g", GroupProtocol: "auto", Ordering: OrderKey,
 		MaxInFlightPerPartition: 4, MaxInFlight: 8, DrainTimeout: time.Second, SessionTimeout: 10 * time.Second,
-		CommitInterval: time.Second, FetchMaxWait: time.Second}
+		CommitInterval: time.Second, FetchMaxWait: time.Second, FetchMaxBytes: 4 << 20}
 	if err := base.Validate(); err != nil {
 		t.Fatal(err)
 	}

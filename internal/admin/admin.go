@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -30,6 +31,10 @@ type Config struct {
 	// Prometheus scrape it), or "off". It serves no health data, but keep it off public
 	// networks: /metrics names tenants (organisation numbers) and topics.
 	Addr string `env:"JFT_ADMIN_ADDR, default=:9464"`
+	// Pprof serves Go's profiles under /debug/pprof/ on the admin port, for profiling a
+	// running instance. Off by default: profiles show code paths and timings (never
+	// payloads), and a CPU profile costs CPU while it runs.
+	Pprof bool `env:"JFT_ADMIN_PPROF, default=false"`
 }
 
 // Validate checks the address.
@@ -52,6 +57,21 @@ type Check struct {
 // Handler serves the three endpoints. live reports a gateway that should be restarted;
 // every check must pass for /readyz to answer 200.
 func Handler(metrics http.Handler, live func() error, checks ...Check) http.Handler {
+	return newMux(metrics, live, checks)
+}
+
+// HandlerWithPprof is Handler plus Go's profiles under /debug/pprof/.
+func HandlerWithPprof(metrics http.Handler, live func() error, checks ...Check) http.Handler {
+	mux := newMux(metrics, live, checks)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+func newMux(metrics http.Handler, live func() error, checks []Check) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -137,3 +137,19 @@ func TestConfigNamesTheVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	live := func() error { return nil }
+	if code, _ := fetchCode(Handler(http.NotFoundHandler(), live), "/debug/pprof/"); code != http.StatusNotFound {
+		t.Errorf("profiles served without JFT_ADMIN_PPROF: %d", code)
+	}
+	if code, body := fetchCode(HandlerWithPprof(http.NotFoundHandler(), live), "/debug/pprof/"); code != http.StatusOK || !strings.Contains(body, "goroutine") {
+		t.Errorf("profiles not served with JFT_ADMIN_PPROF: %d", code)
+	}
+}
+
+func fetchCode(h http.Handler, path string) (int, string) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code, rec.Body.String()
+}

@@ -194,6 +194,9 @@ func (g *Gateway) AdminHandler() http.Handler {
 		}
 		return nil
 	}
+	if g.cfg.Admin.Pprof {
+		return admin.HandlerWithPprof(g.metrics.Handler(), live, checks...)
+	}
 	return admin.Handler(g.metrics.Handler(), live, checks...)
 }
 

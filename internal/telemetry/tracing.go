@@ -74,10 +74,18 @@ func Setup(ctx context.Context, service, version string, getenv func(string) str
 	if err != nil && !errors.Is(err, resource.ErrSchemaURLConflict) {
 		return nil, fmt.Errorf("tracing resource: %w", err)
 	}
+	// Parent-based: an input that arrives with a sampled traceparent stays sampled, and the
+	// WriteAPI call and the result carry that on. Traces that start here are recorded only
+	// when something takes spans: with no exporter they are not recorded, which saves the
+	// attributes and events of several spans per record, while their trace ids still reach
+	// the WriteAPI call and the result.
+	root := sdktrace.AlwaysSample()
+	if exporter == ExporterNone && len(extra) == 0 {
+		root = sdktrace.NeverSample()
+	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
-		// Parent-based: an input that arrives with a sampled traceparent stays sampled.
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithSampler(sdktrace.ParentBased(root)),
 	}
 	for _, sp := range extra {
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 func TestExporterFromEnv(t *testing.T) {
@@ -67,4 +69,26 @@ func TestLoggerAddsTraceIDs(t *testing.T) {
 	if _, err := NewLogger(&buf, "json", "loud"); err == nil {
 		t.Error("level loud accepted")
 	}
+}
+
+// TestWithoutAnExporterRootsAreNotRecordedButHaveIDs: with nothing to export, a trace that
+// starts here is not recorded (no attributes kept), yet has ids for the WriteAPI call and the
+// result; a sampled parent from the input is still followed.
+func TestWithoutAnExporterRootsAreNotRecordedButHaveIDs(t *testing.T) {
+	tr, err := Setup(context.Background(), "jft-gateway", "test", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Shutdown(context.Background())
+	_, root := tr.Provider.Tracer("t").Start(context.Background(), "process")
+	if !root.SpanContext().IsValid() || root.SpanContext().IsSampled() || root.IsRecording() {
+		t.Errorf("root span: valid %v, sampled %v, recording %v", root.SpanContext().IsValid(), root.SpanContext().IsSampled(), root.IsRecording())
+	}
+	root.End()
+	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled, Remote: true})
+	_, child := tr.Provider.Tracer("t").Start(trace.ContextWithRemoteSpanContext(context.Background(), parent), "process")
+	if child.SpanContext().TraceID() != parent.TraceID() || !child.SpanContext().IsSampled() {
+		t.Error("a sampled parent from the input is not followed")
+	}
+	child.End()
 }
