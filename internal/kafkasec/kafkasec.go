@@ -25,35 +25,46 @@ const (
 	MechScramSHA512 = "SCRAM-SHA-512"
 )
 
-// Config is how the gateway reaches a secured Kafka. The zero value is PLAINTEXT.
+// Config is how the gateway reaches a secured Kafka. The zero value is PLAINTEXT without
+// SASL, what a broker on loopback or in the same pod network offers.
 type Config struct {
-	// TLS encrypts the connections to the brokers (and verifies them). Default off, for
-	// local brokers; every shared cluster should have it on.
+	// TLS encrypts the connections to the brokers and verifies their certificates. Default
+	// false, for local brokers. Risk when off: records (health data) and SASL exchanges
+	// cross the network in clear text; every shared cluster should have it on.
 	TLS bool `env:"JFT_KAFKA_TLS, default=false"`
-	// TLSCAFile is a PEM file of the CA certificates that sign the brokers' certificates;
-	// empty uses the system's roots.
+	// TLSCAFile is a PEM file of the CA certificates that sign the brokers' certificates
+	// (needs JFT_KAFKA_TLS=true). Default empty: the system's roots, right for a managed
+	// service with a public CA; a private CA must be given here or the handshake fails.
 	TLSCAFile string `env:"JFT_KAFKA_TLS_CA_FILE"`
-	// TLSCertFile and TLSKeyFile are the client certificate and key for mutual TLS (both
-	// or neither).
+	// TLSCertFile is the PEM client certificate for mutual TLS, given together with
+	// JFT_KAFKA_TLS_KEY_FILE. Default empty: no client certificate.
 	TLSCertFile string `env:"JFT_KAFKA_TLS_CERT_FILE"`
-	TLSKeyFile  string `env:"JFT_KAFKA_TLS_KEY_FILE"`
-	// TLSServerName overrides the name checked in the brokers' certificates (default: the
-	// host of each broker address).
+	// TLSKeyFile is the PEM private key of TLSCertFile. Default empty. Risk: whoever reads
+	// it is the gateway to the brokers; mount it from a secret, readable by the gateway only.
+	TLSKeyFile string `env:"JFT_KAFKA_TLS_KEY_FILE"`
+	// TLSServerName overrides the name checked in the brokers' certificates. Default empty:
+	// each broker is checked by the host of the address it is dialled at (seed or advertised).
 	TLSServerName string `env:"JFT_KAFKA_TLS_SERVER_NAME"`
-	// TLSInsecureSkipVerify accepts any broker certificate. Risk: anyone on the path can
-	// read and change health data in transit. Only for a broker you run on loopback.
+	// TLSInsecureSkipVerify accepts any broker certificate. Default false. Risk: anyone on
+	// the path can pose as the broker, read and change health data in transit and, with
+	// PLAIN, take the password. Only for a broker you run on loopback.
 	TLSInsecureSkipVerify bool `env:"JFT_KAFKA_TLS_INSECURE_SKIP_VERIFY, default=false"`
-	// SASLMechanism is empty (no SASL), PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	// SASLMechanism is empty (no SASL), PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. Default
+	// empty. PLAIN sends the password itself (TLS is required, see SASLAllowPlaintext);
+	// SCRAM proves it without sending it.
 	SASLMechanism string `env:"JFT_KAFKA_SASL_MECHANISM"`
-	// SASLUsername is the SASL user.
+	// SASLUsername is the SASL user; required with a mechanism. Default empty.
 	SASLUsername string `env:"JFT_KAFKA_SASL_USERNAME"`
-	// SASLPassword is the SASL password; prefer SASLPasswordFile (a mounted secret), which
-	// keeps it out of the process environment.
+	// SASLPassword is the SASL password; exactly one of it and SASLPasswordFile is needed
+	// with a mechanism. Default empty. Risk: the environment shows in process listings,
+	// crash dumps and `kubectl describe`; prefer SASLPasswordFile.
 	SASLPassword string `env:"JFT_KAFKA_SASL_PASSWORD"`
-	// SASLPasswordFile holds the SASL password (trailing newline ignored).
+	// SASLPasswordFile is a file holding the SASL password (a trailing newline is ignored),
+	// e.g. a mounted Kubernetes secret. Default empty. It is read when the clients are
+	// made; a rotated password takes effect on restart.
 	SASLPasswordFile string `env:"JFT_KAFKA_SASL_PASSWORD_FILE"`
-	// SASLAllowPlaintext allows PLAIN without TLS, which sends the password in clear text.
-	// Default false; only for a broker on loopback.
+	// SASLAllowPlaintext allows PLAIN without TLS. Default false. Risk: the password
+	// crosses the network in clear text. Only for a broker on loopback.
 	SASLAllowPlaintext bool `env:"JFT_KAFKA_SASL_ALLOW_PLAINTEXT, default=false"`
 }
 
@@ -62,8 +73,21 @@ func (c Config) Validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return errors.New("JFT_KAFKA_TLS_CERT_FILE and JFT_KAFKA_TLS_KEY_FILE: give both for mutual TLS, or neither")
 	}
-	if !c.TLS && (c.TLSCAFile != "" || c.TLSCertFile != "" || c.TLSServerName != "" || c.TLSInsecureSkipVerify) {
-		return errors.New("JFT_KAFKA_TLS: TLS settings are given but JFT_KAFKA_TLS is not true")
+	if !c.TLS {
+		for _, s := range []struct {
+			name string
+			set  bool
+		}{
+			{"JFT_KAFKA_TLS_CA_FILE", c.TLSCAFile != ""},
+			{"JFT_KAFKA_TLS_CERT_FILE", c.TLSCertFile != ""},
+			{"JFT_KAFKA_TLS_SERVER_NAME", c.TLSServerName != ""},
+			{"JFT_KAFKA_TLS_INSECURE_SKIP_VERIFY", c.TLSInsecureSkipVerify},
+		} {
+			if s.set {
+				// Ignoring it would connect in clear text to a broker meant to be reached over TLS.
+				return fmt.Errorf("JFT_KAFKA_TLS: %s is set but JFT_KAFKA_TLS is not true", s.name)
+			}
+		}
 	}
 	switch c.SASLMechanism {
 	case "":

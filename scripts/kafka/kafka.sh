@@ -5,13 +5,14 @@
 #
 #   scripts/kafka/kafka.sh fetch     download into the cache (a no-op when cached)
 #   scripts/kafka/kafka.sh start     format storage (first time) and start; prints env lines
-#
-# Listeners: PLAINTEXT on $JFT_KAFKA_PORT (39092) and SASL_SSL with SCRAM-SHA-512 on
-# $JFT_KAFKA_SASL_PORT (39093), with a CA and broker certificate the script makes (openssl)
-# and a SCRAM user "jft" whose password it generates; start prints where they are.
 #   scripts/kafka/kafka.sh stop      stop (SIGTERM, then SIGKILL after 30 s)
 #   scripts/kafka/kafka.sh restart   stop and start, keeping the data
 #   scripts/kafka/kafka.sh status | logs | clean
+#
+# Listeners: PLAINTEXT on $JFT_KAFKA_PORT (39092; also inter-broker) and SASL_SSL with
+# SCRAM-SHA-512 on $JFT_KAFKA_SASL_PORT (39093), with a CA and broker certificate the script
+# makes (openssl) and a SCRAM user "jft" whose password it generates; start prints where
+# they are.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -107,6 +108,8 @@ tls() {
   cat "$TLS/broker.crt" "$TLS/ca.pem" "$TLS/broker.p8" > "$TLS/broker.pem"
   openssl rand -hex 16 > "$TLS/scram-password"
   chmod 600 "$TLS"/*.key "$TLS/broker.p8" "$TLS/broker.pem" "$TLS/scram-password"
+  # A new password is only in storage formatted with it: format again.
+  rm -f "$STATE/.scram"
 }
 
 java_run() {
@@ -115,7 +118,13 @@ java_run() {
 
 start() {
   fetch
-  if running; then log "already running (pid $(cat "$(pidfile)"))"; print_env; return 0; fi
+  if running; then
+    if [ ! -f "$STATE/.scram" ]; then
+      log "running (pid $(cat "$(pidfile)")) without the SASL_SSL listener, started by an older script: run restart"
+      exit 1
+    fi
+    log "already running (pid $(cat "$(pidfile)"))"; print_env; return 0
+  fi
   tls
   configure
   if [ -f "$STATE/data/meta.properties" ] && [ ! -f "$STATE/.scram" ]; then
@@ -164,5 +173,5 @@ case "${1:-}" in
   status) if running; then echo "running (pid $(cat "$(pidfile)"))"; else echo "stopped"; exit 1; fi ;;
   logs) cat "$STATE/kafka.log" ;;
   clean) stop; rm -rf "$STATE" ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  *) sed -n '2,15p' "$0"; exit 2 ;;
 esac
