@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -15,23 +14,40 @@ import (
 	"github.com/jft-gateway/jft-gateway/internal/jft"
 	"github.com/jft-gateway/jft-gateway/internal/samples"
 	"github.com/jft-gateway/jft-gateway/internal/tenants"
+	"github.com/jft-gateway/jft-gateway/transform"
 )
 
-// produce writes events to the events topic: the given files (directories: their *.json
-// files), or -generate N synthetic events with synthetic identity numbers for the test
-// environment. The key is the municipality; each record gets a jft-event-id.
+// produce writes events as the contract wants them (docs/contract.md): the key is the
+// municipality's organisation number, jft-event-id is a correlation id the result will
+// carry, and nhn-source-system is set when asked for. The events are the given files
+// (directories: their *.json files) or -generate N synthetic ones with synthetic identity
+// numbers, for the test environment. It waits for every record to be acknowledged.
 func (c *cli) produce(args []string) error {
-	fs, brokers := c.flags("produce")
-	topic := fs.String("topic", c.env.Pipeline.EventsTopic, "topic to write to (JFT_TOPIC_EVENTS)")
-	tenant := fs.String("tenant", "", "municipality organisation number: the record key (required for files; generated events spread over the demo municipalities when empty)")
+	fs := c.flags("produce")
+	brokers := c.brokersFlag(fs)
+	topic := fs.String("topic", c.env.Pipeline.EventsTopic, "topic to write to (default JFT_TOPIC_EVENTS; acknowledgements go to JFT_TOPIC_ACKS)")
+	tenant := fs.String("tenant", "", "municipality organisation number: the record key (required for files; generated events go to the demo municipalities in turn when empty)")
 	generate := fs.Int("generate", 0, "generate this many synthetic events (Bundle, Composition, MedicationDispense in turn) instead of reading files")
-	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the generator")
-	progress := fs.Int("progress", 1000, "report progress every this many records (0: never)")
+	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the generator (the same seed makes the same events and event ids)")
+	sourceSystem := fs.String("source-system", "", "nhn-source-system header on every record (empty: none, the gateway sends JFT_SOURCE_SYSTEM)")
+	progress := fs.Int("progress", 1000, "report progress on stderr every this many acknowledged records (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var recs func(yield func(*kgo.Record) bool) error
+	if *tenant != "" && transform.CheckOrgnr(*tenant) != "" {
+		fmt.Fprintf(c.stderr, "warning: -tenant is not a 9-digit organisation number with a valid check digit; the gateway will reject these records (TENANT_INVALID)\n")
+	}
+	headers := func(id string) []kgo.RecordHeader {
+		h := []kgo.RecordHeader{{Key: jft.HeaderEventID, Value: []byte(id)}}
+		if *sourceSystem != "" {
+			h = append(h, kgo.RecordHeader{Key: jft.HeaderSourceSystem, Value: []byte(*sourceSystem)})
+		}
+		return h
+	}
+	var each func(yield func(*kgo.Record) bool) error
 	switch {
+	case *generate < 0:
+		return fmt.Errorf("-generate: %d is negative", *generate)
 	case *generate > 0 && fs.NArg() > 0:
 		return fmt.Errorf("give files or -generate, not both")
 	case *generate > 0:
@@ -43,11 +59,11 @@ func (c *cli) produce(args []string) error {
 		if err != nil {
 			return fmt.Errorf("generator: %w", err)
 		}
-		recs = func(yield func(*kgo.Record) bool) error {
-			for i := 0; i < *generate; i++ {
+		each = func(yield func(*kgo.Record) bool) error {
+			for i := range *generate {
 				ev := g.Next(i)
 				id := fmt.Sprintf("jftctl-%d-%d", *seed, i)
-				if !yield(record(*topic, ev.Tenant, id, ev.Value)) {
+				if !yield(&kgo.Record{Topic: *topic, Key: []byte(ev.Tenant), Value: ev.Value, Headers: headers(id)}) {
 					return nil
 				}
 			}
@@ -61,13 +77,13 @@ func (c *cli) produce(args []string) error {
 		if err != nil {
 			return err
 		}
-		recs = func(yield func(*kgo.Record) bool) error {
+		each = func(yield func(*kgo.Record) bool) error {
 			for _, f := range files {
 				b, err := os.ReadFile(f)
 				if err != nil {
 					return fmt.Errorf("read %s: %w", f, err)
 				}
-				if !yield(record(*topic, *tenant, filepath.Base(f), b)) {
+				if !yield(&kgo.Record{Topic: *topic, Key: []byte(*tenant), Value: b, Headers: headers(filepath.Base(f))}) {
 					return nil
 				}
 			}
@@ -82,40 +98,51 @@ func (c *cli) produce(args []string) error {
 		return err
 	}
 	defer cl.Close()
-	var sent, acked atomic.Int64
-	var mu sync.Mutex
-	var firstErr error
-	start := time.Now()
-	err = recs(func(r *kgo.Record) bool {
+	var (
+		mu          sync.Mutex // guards the counts, firstErr and stderr: promises run concurrently with the loop
+		sent, acked int
+		firstErr    error
+		start       = time.Now()
+	)
+	err = each(func(r *kgo.Record) bool {
+		mu.Lock()
+		stop := firstErr != nil || c.ctx.Err() != nil
+		if !stop {
+			sent++
+		}
+		mu.Unlock()
+		if stop {
+			return false
+		}
 		cl.Produce(c.ctx, r, func(_ *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
-				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
 				}
-				mu.Unlock()
 				return
 			}
-			if n := acked.Add(1); *progress > 0 && n%int64(*progress) == 0 {
-				fmt.Fprintf(c.stderr, "  %d acknowledged (%.0f/s)\n", n, float64(n)/time.Since(start).Seconds())
+			acked++
+			if *progress > 0 && acked%*progress == 0 {
+				fmt.Fprintf(c.stderr, "%d acknowledged (%.0f/s)\n", acked, float64(acked)/time.Since(start).Seconds())
 			}
 		})
-		sent.Add(1)
-		return c.ctx.Err() == nil
+		return true
 	})
 	if ferr := cl.Flush(c.ctx); ferr != nil && err == nil {
 		err = fmt.Errorf("flush: %w", ferr)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if err == nil && firstErr != nil {
 		err = fmt.Errorf("produce to %s: %w", *topic, firstErr)
 	}
-	fmt.Fprintf(c.stdout, "produced %d of %d records to %s in %s\n", acked.Load(), sent.Load(), *topic, time.Since(start).Round(time.Millisecond))
+	if err == nil && c.ctx.Err() != nil {
+		err = c.ctx.Err()
+	}
+	fmt.Fprintf(c.stdout, "produced %d of %d records to %s in %s\n", acked, sent, *topic, time.Since(start).Round(time.Millisecond))
 	return err
-}
-
-func record(topic, tenant, id string, value []byte) *kgo.Record {
-	return &kgo.Record{Topic: topic, Key: []byte(tenant), Value: value,
-		Headers: []kgo.RecordHeader{{Key: jft.HeaderEventID, Value: []byte(id)}}}
 }
 
 // jsonFiles expands directories to their *.json files, sorted.

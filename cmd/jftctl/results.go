@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,10 +15,11 @@ import (
 // resultsTail prints results, one readable line each (or the JSON), filtered by tenant,
 // outcome and code. It never prints an event's payload: results carry none.
 func (c *cli) resultsTail(args []string) error {
-	fs, brokers := c.flags("results tail")
+	fs := c.flags("results tail")
+	brokers := c.brokersFlag(fs)
 	topic := fs.String("topic", c.env.Producer.ResultsTopic, "results topic (JFT_TOPIC_RESULTS)")
 	from := fs.String("from", "end", "start or end: read from the beginning, or only new results")
-	n := fs.Int("n", 0, "stop after printing this many (0: follow until interrupted)")
+	n := fs.Int("n", 0, "stop after printing this many (0: follow until interrupted or -idle)")
 	idle := fs.Duration("idle", 0, "stop after this long without a new result (0: never)")
 	tenant := fs.String("tenant", "", "only this municipality")
 	outcome := fs.String("outcome", "", "only accepted, rejected or failed")
@@ -24,6 +27,17 @@ func (c *cli) resultsTail(args []string) error {
 	asJSON := fs.Bool("json", false, "print each result as its JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("results tail takes no arguments: %q", fs.Args())
+	}
+	switch *outcome {
+	case "", string(jft.OutcomeAccepted), string(jft.OutcomeRejected), string(jft.OutcomeFailed):
+	default:
+		return fmt.Errorf("-outcome: %q is not accepted, rejected or failed", *outcome)
+	}
+	if *n < 0 {
+		return fmt.Errorf("-n: %d is negative", *n)
 	}
 	offset := kgo.NewOffset().AtEnd()
 	switch *from {
@@ -43,9 +57,9 @@ func (c *cli) resultsTail(args []string) error {
 	for {
 		ctx, cancel := c.ctx, func() {}
 		if *idle > 0 {
-			ctx, cancel = contextUntil(c.ctx, last.Add(*idle))
+			ctx, cancel = context.WithDeadline(c.ctx, last.Add(*idle))
 		}
-		fs := cl.PollFetches(ctx)
+		fetches := cl.PollFetches(ctx)
 		cancel()
 		if c.ctx.Err() != nil {
 			return nil
@@ -53,11 +67,14 @@ func (c *cli) resultsTail(args []string) error {
 		if *idle > 0 && time.Since(last) >= *idle {
 			return nil
 		}
-		for _, r := range fs.Records() {
+		if errs := fetches.Errors(); len(errs) > 0 && !errors.Is(errs[0].Err, context.DeadlineExceeded) {
+			return fmt.Errorf("read %s/%d: %w", errs[0].Topic, errs[0].Partition, errs[0].Err)
+		}
+		for _, r := range fetches.Records() {
 			last = time.Now()
 			var res jft.Result
-			if err := json.Unmarshal(r.Value, &res); err != nil {
-				fmt.Fprintf(c.stderr, "skipping %s/%d@%d: not a result (%v)\n", r.Topic, r.Partition, r.Offset, err)
+			if json.Unmarshal(r.Value, &res) != nil { // the error would quote the value
+				fmt.Fprintf(c.stderr, "skipping %s/%d@%d: not a result record\n", r.Topic, r.Partition, r.Offset)
 				continue
 			}
 			resCode := ""
@@ -80,7 +97,9 @@ func (c *cli) resultsTail(args []string) error {
 	}
 }
 
-// line is one result for people: when, who, what, and where to look next.
+// line is one result for people: when, who, what, and where to look next. A tenant that is
+// not an organisation number (a result of TENANT_INVALID can carry what the key held) is
+// printed as "(other)".
 func line(ts time.Time, res *jft.Result) string {
 	detail := res.Location
 	code := "-"
@@ -93,5 +112,5 @@ func line(ts time.Time, res *jft.Result) string {
 		}
 	}
 	return fmt.Sprintf("%s  %-9s  %-8s  %-24s  %-18s  %-30s  %s",
-		ts.Format(time.RFC3339), res.Tenant, res.Outcome, code, res.ResourceType, res.EventID, detail)
+		ts.Format(time.RFC3339), orgnrLabel(res.Tenant), res.Outcome, code, res.ResourceType, res.EventID, detail)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -14,16 +15,23 @@ import (
 // topicsCreate creates every topic the gateway reads or writes; existing ones are left as
 // they are.
 func (c *cli) topicsCreate(args []string) error {
-	fs, brokers := c.flags("topics create")
-	partitions := fs.Int("partitions", 12, "partitions per topic: the most gateway replicas that can share the work")
+	fs := c.flags("topics create")
+	brokers := c.brokersFlag(fs)
+	partitions := fs.Int("partitions", 12, "partitions per topic: the most gateway instances that can share the work")
 	rf := fs.Int("replication-factor", -1, "replicas per partition (-1: the broker's default)")
 	var configs multi
 	fs.Var(&configs, "config", "topic config key=value, repeatable (e.g. retention.ms=604800000)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *partitions < 1 {
-		return fmt.Errorf("-partitions: %d is not positive", *partitions)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("topics create takes no arguments (the topics come from JFT_TOPIC_*): %q", fs.Args())
+	}
+	if *partitions < 1 || *partitions > math.MaxInt32 {
+		return fmt.Errorf("-partitions: %d is not a positive 32-bit number", *partitions)
+	}
+	if *rf == 0 || *rf < -1 || *rf > math.MaxInt16 {
+		return fmt.Errorf("-replication-factor: %d is neither positive nor -1 (the broker's default)", *rf)
 	}
 	cfg := map[string]*string{}
 	for _, kv := range configs {
