@@ -3,6 +3,7 @@ package transform
 import (
 	"encoding/json"
 	"reflect"
+	"sort"
 	"strings"
 	"sync"
 
@@ -24,6 +25,9 @@ type typeInfo struct {
 	elements map[string]*element
 	// choices maps a choice base name to its members and whether one is required.
 	choices map[string]choiceGroup
+	// required and choiceBases are the names of required elements and of choice groups,
+	// sorted, so that a record's issues come in the same order every time.
+	required, choiceBases []string
 }
 
 type choiceGroup struct {
@@ -146,7 +150,15 @@ func infoOf(t reflect.Type) *typeInfo {
 			}
 		}
 		ti.choices[base] = g
+		ti.choiceBases = append(ti.choiceBases, base)
 	}
+	for name, e := range ti.elements {
+		if e.required {
+			ti.required = append(ti.required, name)
+		}
+	}
+	sort.Strings(ti.required)
+	sort.Strings(ti.choiceBases)
 	v, _ := typeCache.LoadOrStore(t, ti)
 	return v.(*typeInfo)
 }

@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -489,5 +490,23 @@ func TestFormatsInsideDataTypes(t *testing.T) {
 			}
 			t.Fatalf("issues %+v, want %s at %s", e.Issues, jft.CodeFHIRFormat, tt.wantPath)
 		})
+	}
+}
+
+// TestIssuesComeInTheSameOrder: the same input gives the same issues in the same order, so
+// results are stable across redeliveries and instances.
+func TestIssuesComeInTheSameOrder(t *testing.T) {
+	tr := newT(t, "test")
+	in := event("312229544", []byte(`{"resourceType":"Composition","section":[{"entry":[{}]}],"attester":[{}],"relatesTo":[{}]}`))
+	_, err := tr.Transform(in)
+	first := fmt.Sprint(jft.AsError(err).Issues)
+	if len(jft.AsError(err).Issues) < 5 {
+		t.Fatalf("want several issues, got %v", first)
+	}
+	for range 30 {
+		_, err := tr.Transform(in)
+		if got := fmt.Sprint(jft.AsError(err).Issues); got != first {
+			t.Fatalf("issues changed order:\n%s\n%s", first, got)
+		}
 	}
 }

@@ -134,16 +134,15 @@ func (w *walker) object(path, def string, obj map[string]any, typ reflect.Type, 
 		}
 		w.value(p, w.definition(def, k, e), v, e)
 	}
-	for name, e := range ti.elements {
-		if e.required {
-			if _, ok := obj[name]; !ok {
-				if _, ext := obj["_"+name]; !ext {
-					w.fail(jft.CodeFHIRRequired, path+"."+name, "required element is missing")
-				}
+	for _, name := range ti.required {
+		if _, ok := obj[name]; !ok {
+			if _, ext := obj["_"+name]; !ext {
+				w.fail(jft.CodeFHIRRequired, path+"."+name, "required element is missing")
 			}
 		}
 	}
-	for base, g := range ti.choices {
+	for _, base := range ti.choiceBases {
+		g := ti.choices[base]
 		switch n := chosen[base]; {
 		case n > 1:
 			w.fail(jft.CodeFHIRChoice, path+"."+base+"[x]", "more than one type given for a choice element")
