@@ -216,3 +216,16 @@ func TestOutageHoldsInsteadOfFailing(t *testing.T) {
 		t.Fatalf("a 400 during an outage: err %v, %d results", err, len(pub.results))
 	}
 }
+
+func TestAcksTopicOff(t *testing.T) {
+	c := Config{EventsTopic: "events", AcksTopic: AcksOff}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Topics(); len(got) != 1 || got[0] != "events" {
+		t.Errorf("topics %v, want only the events topic", got)
+	}
+	if c.kindOf("off") != jft.KindEvent {
+		t.Error("a topic named off is read as acknowledgements")
+	}
+}
