@@ -330,7 +330,7 @@ func (c *Consumer) poll(ctx context.Context) error {
 				return
 			}
 			if w.enqueue(p.Records) {
-				c.cl.PauseFetchPartitions(map[string][]int32{p.Topic: {p.Partition}})
+				w.applyFetch()
 			}
 		})
 		c.cl.AllowRebalance()
@@ -410,10 +410,6 @@ func (c *Consumer) handle(ctx context.Context, r *kgo.Record) bool {
 		}
 		wait = min(2*wait, 10*time.Second)
 	}
-}
-
-func (c *Consumer) resume(topic string, partition int32) {
-	c.cl.ResumeFetchPartitions(map[string][]int32{topic: {partition}})
 }
 
 // commitSoon asks the committer for a commit; requests while one is running coalesce.

@@ -346,3 +346,29 @@ func TestLeaveOnShutdownHandsPartitionsOverAtOnce(t *testing.T) {
 	}
 	a.shutdown(t)
 }
+
+// TestALatePauseDoesNotStrandThePartition replays the race between the poll loop, which
+// decides to pause a full partition, and the dispatcher, which drains it and decides to
+// resume before the poll loop's pause reaches the client. Applied in that order, a plain
+// pause would leave the partition paused for good while the worker thinks it is fetching.
+func TestALatePauseDoesNotStrandThePartition(t *testing.T) {
+	k := newKafka(t, 1)
+	c, err := New(k.config(), func(context.Context, *kgo.Record) error { return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.cl.Close()
+	w := newWorker(c, k.topic, 0)
+	defer w.stop(time.Second)
+	w.mu.Lock()
+	w.paused = true // the poll loop decides to pause…
+	w.mu.Unlock()
+	w.mu.Lock()
+	w.paused = false // …the dispatcher drains the queue and decides to resume…
+	w.mu.Unlock()
+	w.applyFetch() // …and applies it first;
+	w.applyFetch() // the poll loop's call comes last.
+	if paused := c.cl.PauseFetchPartitions(nil); len(paused[k.topic]) != 0 {
+		t.Fatalf("partition left paused (%v) although the worker wants it fetching", paused)
+	}
+}

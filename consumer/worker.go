@@ -42,6 +42,11 @@ type worker struct {
 	completed int64
 
 	highWatermark atomic.Int64 // from the newest fetch; -1 before the first
+
+	// fetchMu orders the pause and resume calls to the client: the poll loop decides to
+	// pause and the dispatcher to resume, on different goroutines, so each applies the
+	// state as it is when its turn comes (applyFetch), never a stale one.
+	fetchMu sync.Mutex
 }
 
 type slot struct {
@@ -88,6 +93,28 @@ func (w *worker) enqueue(recs []*kgo.Record) (pause bool) {
 	return pause
 }
 
+// applyFetch pauses or resumes fetching for the partition as w.paused says now. Whoever
+// changes w.paused calls it afterwards; as the calls are serialised and each reads the
+// state afresh, the last call applies the last state, even when a pause decided on the
+// poll loop is applied after the dispatcher has already decided to resume. A stopped
+// worker leaves fetching to the partition's next owner.
+func (w *worker) applyFetch() {
+	w.fetchMu.Lock()
+	defer w.fetchMu.Unlock()
+	w.mu.Lock()
+	paused, stopped := w.paused, w.stopped
+	w.mu.Unlock()
+	if stopped {
+		return
+	}
+	parts := map[string][]int32{w.topic: {w.partition}}
+	if paused {
+		w.c.cl.PauseFetchPartitions(parts)
+	} else {
+		w.c.cl.ResumeFetchPartitions(parts)
+	}
+}
+
 // dispatch starts queued records as the window, the instance-wide limit and the ordering
 // allow, until stopped.
 func (w *worker) dispatch() {
@@ -95,7 +122,7 @@ func (w *worker) dispatch() {
 	for {
 		s, prev, mine, resume, ok := w.next()
 		if resume {
-			w.c.resume(w.topic, w.partition)
+			w.applyFetch()
 		}
 		if !ok {
 			select {
