@@ -67,10 +67,6 @@ type Client struct {
 	failing atomic.Int64
 }
 
-// FailingInARow is how many WriteAPI attempts in a row, across all requests, found it
-// unavailable.
-func (c *Client) FailingInARow() int64 { return c.failing.Load() }
-
 // Down reports an outage: OutageThreshold attempts in a row found the WriteAPI unavailable.
 func (c *Client) Down() bool {
 	return c.cfg.OutageThreshold > 0 && c.failing.Load() >= int64(c.cfg.OutageThreshold)
@@ -176,14 +172,14 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 		took := time.Since(began)
 		resp.Status = status
 		if err == nil {
-			c.failing.Store(0)
+			c.noteAnswer(status, "")
 			c.observed(Attempt{Operation: op, Status: status, Duration: took})
 			return resp, nil
 		}
 		e := jft.AsError(err)
 		// An attempt made while the WriteAPI is down does not use up the record's attempts:
 		// the outage is not the record's fault. The retry budget still bounds it.
-		if !c.countFailure(status, e.Code) {
+		if down := c.noteAnswer(status, e.Code); !down {
 			counted++
 		}
 		if status == http.StatusUnauthorized && !refreshed {
@@ -220,16 +216,20 @@ func (c *Client) observed(a Attempt) {
 	}
 }
 
-// countFailure updates the count of unavailable answers in a row and reports whether the
-// WriteAPI was down at this failure (so that it does not count against the record).
-func (c *Client) countFailure(status int, code jft.Code) (down bool) {
+// noteAnswer updates the count of unavailable answers in a row with one attempt's answer
+// and reports whether the WriteAPI was down at a failure (so that it does not count against
+// the record). Any other answer resets the count; the reset skips the write when the count
+// is already 0, as it is on every success of a healthy stream.
+func (c *Client) noteAnswer(status int, code jft.Code) (down bool) {
 	if !sentSomething(status, code) {
 		return false
 	}
 	if status >= 500 || status == 0 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout {
 		return c.failing.Add(1) > int64(c.cfg.OutageThreshold) && c.cfg.OutageThreshold > 0
 	}
-	c.failing.Store(0)
+	if c.failing.Load() != 0 {
+		c.failing.Store(0)
+	}
 	return false
 }
 

@@ -468,15 +468,15 @@ func TestFailingInARowCountsUnavailableAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = c.Send(context.Background(), event()) // 503, 429, 502: retries run out
-	if n := c.FailingInARow(); n != 3 {
+	if n := c.failing.Load(); n != 3 {
 		t.Errorf("after three unavailable answers: %d", n)
 	}
 	_, _ = c.Send(context.Background(), event()) // 400: the WriteAPI is up
-	if n := c.FailingInARow(); n != 0 {
+	if n := c.failing.Load(); n != 0 {
 		t.Errorf("after a 400: %d", n)
 	}
 	_, _ = c.Send(context.Background(), event()) // 503 three times (the script's last answer repeats)
-	if n := c.FailingInARow(); n != 3 {
+	if n := c.failing.Load(); n != 3 {
 		t.Errorf("after three more 503s: %d", n)
 	}
 }

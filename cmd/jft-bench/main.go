@@ -33,8 +33,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sethvargo/go-envconfig"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/jft-gateway/jft-gateway/consumer"
 	"github.com/jft-gateway/jft-gateway/internal/devenv"
 	"github.com/jft-gateway/jft-gateway/internal/jft"
 	"github.com/jft-gateway/jft-gateway/internal/samples"
@@ -216,7 +218,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	drained := res.count()
 	rep := Report{Records: o.records, LatencyMS: float64(o.latency) / 1e6, Ordering: o.ordering, Tenants: o.tenants, Partitions: o.partitions}
 	rep.DrainPerSec = float64(o.records) / last.Sub(first).Seconds()
-	inflight := 512.0
+	// The bound is the gateway's instance-wide in-flight limit, as configured for this run
+	// (-env JFT_MAX_IN_FLIGHT=…), else its default.
+	inflight, err := inFlightLimit(vars["JFT_MAX_IN_FLIGHT"])
+	if err != nil {
+		return err
+	}
 	if o.ordering == "key" {
 		inflight = min(inflight, float64(o.tenants))
 	}
@@ -266,6 +273,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(f, "%s\n", b)
 	}
 	return nil
+}
+
+// inFlightLimit is JFT_MAX_IN_FLIGHT's value, or the consumer's default when unset.
+func inFlightLimit(v string) (float64, error) {
+	if v == "" {
+		var c consumer.Config
+		if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(nil)}); err != nil {
+			return 0, err
+		}
+		return float64(c.MaxInFlight), nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("JFT_MAX_IN_FLIGHT: %q is not a number", v)
+	}
+	return float64(n), nil
 }
 
 // produce writes n events numbered from start, at rate per second (0: as fast as the

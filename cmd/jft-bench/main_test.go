@@ -41,3 +41,15 @@ func TestBenchSmoke(t *testing.T) {
 		t.Errorf("table row: %q", stdout.String())
 	}
 }
+
+func TestInFlightLimitFollowsTheGateway(t *testing.T) {
+	if n, err := inFlightLimit(""); err != nil || n != 512 {
+		t.Errorf("default: %v %v, want the consumer's default 512", n, err)
+	}
+	if n, err := inFlightLimit("128"); err != nil || n != 128 {
+		t.Errorf("override: %v %v", n, err)
+	}
+	if _, err := inFlightLimit("many"); err == nil || !strings.Contains(err.Error(), "JFT_MAX_IN_FLIGHT") {
+		t.Errorf("bad value: %v", err)
+	}
+}

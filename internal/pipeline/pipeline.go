@@ -137,18 +137,14 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 		// failed result. The consumer retries it with backoff, holding this tenant's
 		// records (same key) while other tenants flow.
 		span.SetStatus(codes.Error, "credentials unavailable")
-		for _, o := range p.tenantObs {
-			o.Held(res.Tenant, true)
-		}
+		p.held(res.Tenant, true)
 		return ErrCredentialsUnavailable
 	}
 	if res.Outcome == jft.OutcomeFailed && p.outage(sent) {
-		// Nothing has gone through for a while: the WriteAPI is down, not this record's
-		// problem. Hold it (and, by order, its key) until the WriteAPI answers again.
+		// The WriteAPI is down, which is not this record's fault. Hold it (and, by order,
+		// its key) until the WriteAPI answers again.
 		span.SetStatus(codes.Error, "writeapi down")
-		for _, o := range p.tenantObs {
-			o.Held(res.Tenant, true)
-		}
+		p.held(res.Tenant, true)
 		return ErrWriteAPIDown
 	}
 	res.ReceivedAt = received
@@ -164,11 +160,16 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 		o.Observe(r, &res)
 	}
 	if res.Tenant != "" && res.Attempts > 0 {
-		for _, o := range p.tenantObs {
-			o.Held(res.Tenant, false)
-		}
+		p.held(res.Tenant, false)
 	}
 	return nil
+}
+
+// held tells the tenant observers whether tenant's records are being held.
+func (p *Pipeline) held(tenant string, held bool) {
+	for _, o := range p.tenantObs {
+		o.Held(tenant, held)
+	}
 }
 
 // outage reports whether a record whose retries ran out should be held: something was
