@@ -40,6 +40,25 @@ import (
 // end of shutdown's drain.
 type Handler func(ctx context.Context, r *kgo.Record) error
 
+// Committer takes committing over from the consumer, for results written in Kafka
+// transactions together with their inputs' offsets (producer.TxnWriter). The consumer then
+// commits nothing itself: it reports each partition's newly completed prefix, in offset
+// order, and asks for a commit when partitions are revoked and at shutdown.
+type Committer interface {
+	// Completed is told the records of a partition whose handling is complete and all of
+	// whose predecessors are, in offset order. It must not block.
+	Completed(topic string, partition int32, recs []*kgo.Record)
+	// Commit makes everything completed so far durable with its offsets, or fails. It is
+	// called when partitions are revoked and at shutdown, while the member is still in the
+	// group.
+	Commit(ctx context.Context) error
+	// Forget drops what was completed, and not committed, on partitions this member no
+	// longer owns: lost ones, and revoked ones after Commit.
+	Forget(parts map[string][]int32)
+	// Committed is the partition's committed offset as the committer knows it.
+	Committed(topic string, partition int32) (int64, bool)
+}
+
 // PartitionStats describes one assigned partition.
 type PartitionStats struct {
 	Topic     string
@@ -73,14 +92,28 @@ type Consumer struct {
 	commitCh chan struct{}
 	protocol string
 
+	committer Committer // nil: the consumer commits marked offsets itself
+
 	mu      sync.Mutex
 	workers map[string]map[int32]*worker
 	ready   atomic.Bool
 }
 
+// Option configures a Consumer.
+type Option func(*Consumer)
+
+// WithCommitter hands committing to cm (transactional results): the consumer then neither
+// marks nor commits offsets, and autocommitting is off.
+func WithCommitter(cm Committer) Option { return func(c *Consumer) { c.committer = cm } }
+
 // New makes a group consumer; extra options are added to the client (TLS, SASL, hooks).
 // It asks the brokers which group protocol they support when GroupProtocol is auto.
 func New(cfg Config, h Handler, log *slog.Logger, extra ...kgo.Opt) (*Consumer, error) {
+	return NewWith(cfg, h, log, nil, extra...)
+}
+
+// NewWith is New with options of the consumer itself.
+func NewWith(cfg Config, h Handler, log *slog.Logger, copts []Option, extra ...kgo.Opt) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("consumer config: %w", err)
 	}
@@ -96,13 +129,14 @@ func New(cfg Config, h Handler, log *slog.Logger, extra ...kgo.Opt) (*Consumer, 
 		commitCh: make(chan struct{}, 1),
 		workers:  map[string]map[int32]*worker{},
 	}
+	for _, o := range copts {
+		o(c)
+	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(cfg.CommitInterval),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(c.assigned),
 		kgo.OnPartitionsRevoked(c.revoked),
@@ -112,6 +146,11 @@ func New(cfg Config, h Handler, log *slog.Logger, extra ...kgo.Opt) (*Consumer, 
 		kgo.FetchMaxWait(cfg.FetchMaxWait),
 		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
 		kgo.RequireStableFetchOffsets(),
+	}
+	if c.committer == nil {
+		opts = append(opts, kgo.AutoCommitMarks(), kgo.AutoCommitInterval(cfg.CommitInterval))
+	} else {
+		opts = append(opts, kgo.DisableAutoCommit())
 	}
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
@@ -231,7 +270,12 @@ func (c *Consumer) Stats() []PartitionStats {
 			st := w.stats()
 			st.Committed = -1
 			if o, ok := committed[st.Topic][st.Partition]; ok {
-				st.Committed = o.Offset
+				st.Committed = o.Offset // as of the join, or the newest commit of our own
+			}
+			if c.committer != nil {
+				if o, ok := c.committer.Committed(st.Topic, st.Partition); ok {
+					st.Committed = o
+				}
 			}
 			out = append(out, st)
 		}
@@ -250,7 +294,11 @@ func (c *Consumer) Stats() []PartitionStats {
 func (c *Consumer) Run(ctx context.Context) error {
 	commitDone := make(chan struct{})
 	commitCtx, stopCommitter := context.WithCancel(context.Background())
-	go func() { defer close(commitDone); c.committer(commitCtx) }()
+	if c.committer == nil {
+		go func() { defer close(commitDone); c.commitLoop(commitCtx) }()
+	} else {
+		close(commitDone)
+	}
 
 	err := c.poll(ctx)
 
@@ -267,7 +315,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	stopCommitter()
 	<-commitDone
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if cerr := c.cl.CommitMarkedOffsets(cctx); cerr != nil {
+	if cerr := c.commit(cctx); cerr != nil {
 		c.log.Warn("final commit failed; the next owner repeats the uncommitted records", slog.String("error", cerr.Error()))
 	}
 	cancel()
@@ -412,6 +460,14 @@ func (c *Consumer) handle(ctx context.Context, r *kgo.Record) bool {
 	}
 }
 
+// commit makes what has completed durable: through the Committer, or as marked offsets.
+func (c *Consumer) commit(ctx context.Context) error {
+	if c.committer != nil {
+		return c.committer.Commit(ctx)
+	}
+	return c.cl.CommitMarkedOffsets(ctx)
+}
+
 // commitSoon asks the committer for a commit; requests while one is running coalesce.
 func (c *Consumer) commitSoon() {
 	select {
@@ -420,8 +476,8 @@ func (c *Consumer) commitSoon() {
 	}
 }
 
-// committer commits marked offsets whenever records complete, one commit at a time.
-func (c *Consumer) committer(ctx context.Context) {
+// commitLoop commits marked offsets whenever records complete, one commit at a time.
+func (c *Consumer) commitLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -458,8 +514,13 @@ func (c *Consumer) assigned(_ context.Context, cl *kgo.Client, parts map[string]
 func (c *Consumer) revoked(ctx context.Context, cl *kgo.Client, parts map[string][]int32) {
 	ws := c.detach(parts)
 	c.stopAll(ws, c.cfg.DrainTimeout)
-	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.commit(cctx); err != nil {
 		c.log.Warn("commit on revoke failed; the next owner repeats the uncommitted records", slog.String("error", err.Error()))
+	}
+	if c.committer != nil {
+		c.committer.Forget(parts)
 	}
 	cl.ResumeFetchPartitions(parts)
 	if len(ws) > 0 {
@@ -472,6 +533,9 @@ func (c *Consumer) lost(_ context.Context, cl *kgo.Client, parts map[string][]in
 	ws := c.detach(parts)
 	for _, w := range ws {
 		w.lose()
+	}
+	if c.committer != nil {
+		c.committer.Forget(parts)
 	}
 	cl.ResumeFetchPartitions(parts)
 	c.ready.Store(false)

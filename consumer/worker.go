@@ -214,11 +214,19 @@ func (w *worker) finish(s *slot, mine chan struct{}, ok bool) {
 		last = w.pending[i].rec
 		i++
 	}
+	mark := last != nil && !w.noMarks
+	if mark && w.c.committer != nil {
+		recs := make([]*kgo.Record, i)
+		for j := range recs {
+			recs[j] = w.pending[j].rec
+		}
+		w.c.committer.Completed(w.topic, w.partition, recs)
+		mark = false // the committer decides when to commit
+	}
 	if i > 0 {
 		w.completed += int64(i)
 		w.pending = append(w.pending[:0:0], w.pending[i:]...)
 	}
-	mark := last != nil && !w.noMarks
 	if mark {
 		w.c.cl.MarkCommitRecords(last)
 	}

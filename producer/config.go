@@ -3,6 +3,7 @@ package producer
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Config of the result and dead-letter writer.
@@ -16,6 +17,23 @@ type Config struct {
 	// DLQRejected also copies rejected inputs to the DLQ. Off by default: a rejected input
 	// fails the same way when replayed, so it needs fixing by its producer, not a replay.
 	DLQRejected bool `env:"JFT_DLQ_REJECTED, default=false"`
+	// Transactional writes results and dead-letter copies in Kafka transactions that also
+	// commit their inputs' offsets (exactly-once from Kafka's side): a result repeated after
+	// a crash is aborted, so read_committed consumers never see it. Needs
+	// JFT_KAFKA_INSTANCE_ID, from which the transactional id is made. The cost: results
+	// become visible only when their transaction commits (up to JFT_RESULTS_TXN_INTERVAL
+	// later), and the WriteAPI calls a crash repeats include the uncommitted transaction's
+	// records. See docs/reliability.md for both ways measured.
+	Transactional bool `env:"JFT_RESULTS_TRANSACTIONAL, default=false"`
+	// TxnInterval is how long completed results gather before their transaction commits
+	// (transactional results only).
+	TxnInterval time.Duration `env:"JFT_RESULTS_TXN_INTERVAL, default=50ms"`
+	// TxnMaxRecords commits a transaction early once it holds this many records.
+	TxnMaxRecords int `env:"JFT_RESULTS_TXN_MAX_RECORDS, default=5000"`
+	// TxnTimeout is the broker's transaction.timeout.ms for our transactions: how long an
+	// instance that died mid-transaction holds up read_committed readers of the results
+	// when it does not come back under the same instance id.
+	TxnTimeout time.Duration `env:"JFT_RESULTS_TXN_TIMEOUT, default=20s"`
 }
 
 // Validate checks the configuration.
@@ -28,6 +46,17 @@ func (c Config) Validate() error {
 	}
 	if c.DLQTopic != "" && c.DLQTopic == c.ResultsTopic {
 		return fmt.Errorf("JFT_TOPIC_DLQ: must differ from JFT_TOPIC_RESULTS (%q)", c.ResultsTopic)
+	}
+	if !c.Transactional {
+		return nil
+	}
+	switch {
+	case c.TxnInterval <= 0 || c.TxnInterval > 10*time.Second:
+		return fmt.Errorf("JFT_RESULTS_TXN_INTERVAL: %s is not between 0 and 10s", c.TxnInterval)
+	case c.TxnMaxRecords < 1:
+		return fmt.Errorf("JFT_RESULTS_TXN_MAX_RECORDS: %d is not positive", c.TxnMaxRecords)
+	case c.TxnTimeout < time.Second || c.TxnTimeout < 2*c.TxnInterval:
+		return fmt.Errorf("JFT_RESULTS_TXN_TIMEOUT: %s is under 1s or under twice JFT_RESULTS_TXN_INTERVAL", c.TxnTimeout)
 	}
 	return nil
 }

@@ -55,14 +55,24 @@ func New(cfg Config, cl *kgo.Client) (*Producer, error) {
 // The dead-letter copy is written before the result, so a result never exists without it;
 // a retry after a failure may write the copy twice (documented in docs/contract.md).
 func (p *Producer) Publish(ctx context.Context, in *kgo.Record, res jft.Result) error {
+	recs, err := p.records(ctx, in, res)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := p.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			return fmt.Errorf("publish %s to %s: %w", kindOf(rec, p.cfg), rec.Topic, err)
+		}
+	}
+	return nil
+}
+
+// records are what Publish writes for in, in order: the dead-letter copy when the outcome
+// calls for one, then the result.
+func (p *Producer) records(ctx context.Context, in *kgo.Record, res jft.Result) ([]*kgo.Record, error) {
 	value, err := json.Marshal(res)
 	if err != nil {
-		return fmt.Errorf("publish result: encode: %w", err)
-	}
-	if p.wantsDLQ(res.Outcome) {
-		if err := p.cl.ProduceSync(ctx, p.deadLetter(ctx, in, res)).FirstErr(); err != nil {
-			return fmt.Errorf("publish dead letter to %s: %w", p.cfg.DLQTopic, err)
-		}
+		return nil, fmt.Errorf("publish result: encode: %w", err)
 	}
 	rec := &kgo.Record{
 		Topic:   p.cfg.ResultsTopic,
@@ -71,10 +81,17 @@ func (p *Producer) Publish(ctx context.Context, in *kgo.Record, res jft.Result) 
 		Headers: resultHeaders(res),
 		Context: ctx,
 	}
-	if err := p.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
-		return fmt.Errorf("publish result to %s: %w", p.cfg.ResultsTopic, err)
+	if p.wantsDLQ(res.Outcome) {
+		return []*kgo.Record{p.deadLetter(ctx, in, res), rec}, nil
 	}
-	return nil
+	return []*kgo.Record{rec}, nil
+}
+
+func kindOf(rec *kgo.Record, cfg Config) string {
+	if rec.Topic == cfg.ResultsTopic {
+		return "result"
+	}
+	return "dead letter"
 }
 
 func (p *Producer) wantsDLQ(o jft.Outcome) bool {

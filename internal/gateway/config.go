@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -92,6 +93,10 @@ func (c Config) Validate() error {
 	}
 	if err := c.checkAuthTarget(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if c.Producer.Transactional && c.Consumer.InstanceID == "" {
+		return errors.New("configuration: JFT_RESULTS_TRANSACTIONAL: needs JFT_KAFKA_INSTANCE_ID, from which the transactional id is made " +
+			"(stable across restarts, so that a restarted instance aborts the transaction its predecessor left open)")
 	}
 	return nil
 }

@@ -52,6 +52,7 @@ type Gateway struct {
 	cfg      Config
 	consumer *consumer.Consumer
 	producer *kgo.Client
+	txn      *producer.TxnWriter // nil unless results are transactional
 	auth     writeapi.Authorizer
 	metrics  *metrics.Metrics
 	log      *slog.Logger
@@ -118,16 +119,37 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("writeapi client: %w", err)
 	}
 
-	popts := append([]kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks, m.ProducerHooks(cfg.Producer.DLQTopic)}, producer.Options()...)
+	popts := []kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks, m.ProducerHooks(cfg.Producer.DLQTopic)}
+	if cfg.Producer.Transactional {
+		popts = append(popts, producer.TxnOptions(cfg.Producer, producer.TransactionalID(cfg.Consumer.Group, cfg.Consumer.InstanceID))...)
+	} else {
+		popts = append(popts, producer.Options()...)
+	}
 	popts = append(popts, deps.KafkaOpts...)
 	pcl, err := kgo.NewClient(popts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer client: %w", err)
 	}
-	pub, err := producer.New(cfg.Producer, pcl)
+	var (
+		pub   pipeline.Publisher
+		txn   *producer.TxnWriter
+		copts []consumer.Option
+	)
+	if cfg.Producer.Transactional {
+		txn, err = producer.NewTxnWriter(cfg.Producer, pcl, cfg.Consumer.Group, cfg.Consumer.InstanceID, deps.Logger)
+		pub, copts = txn, []consumer.Option{consumer.WithCommitter(txn)}
+	} else {
+		pub, err = producer.New(cfg.Producer, pcl)
+	}
 	if err != nil {
 		pcl.Close()
 		return nil, err
+	}
+	closeAll := func() {
+		if txn != nil {
+			txn.Close()
+		}
+		pcl.Close()
 	}
 	popt := []pipeline.Option{pipeline.WithLogger(deps.Logger), pipeline.WithObserver(m)}
 	for _, o := range deps.Observers {
@@ -135,24 +157,30 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	}
 	pl, err := pipeline.New(cfg.Pipeline, tr, wc, pub, tracer, popt...)
 	if err != nil {
-		pcl.Close()
+		closeAll()
 		return nil, err
 	}
 	ccfg := cfg.Consumer
 	ccfg.Topics = cfg.Pipeline.Topics()
-	copts := append([]kgo.Opt{hooks, m.ConsumerHooks()}, deps.KafkaOpts...)
-	cons, err := consumer.New(ccfg, pl.Handle, deps.Logger, copts...)
+	kopts := append([]kgo.Opt{hooks, m.ConsumerHooks()}, deps.KafkaOpts...)
+	cons, err := consumer.NewWith(ccfg, pl.Handle, deps.Logger, copts, kopts...)
 	if err != nil {
-		pcl.Close()
+		closeAll()
 		return nil, fmt.Errorf("kafka consumer: %w", err)
 	}
+	if txn != nil {
+		txn.Bind(cons.Client().GroupMetadata)
+	}
 	m.WatchPartitions(cons.Stats)
-	return &Gateway{cfg: cfg, consumer: cons, producer: pcl, auth: auth, metrics: m, log: deps.Logger}, nil
+	return &Gateway{cfg: cfg, consumer: cons, producer: pcl, txn: txn, auth: auth, metrics: m, log: deps.Logger}, nil
 }
 
 // Run consumes until ctx ends, drains in-flight work, and closes the clients.
 func (g *Gateway) Run(ctx context.Context) error {
 	defer g.producer.Close()
+	if g.txn != nil {
+		defer g.txn.Close()
+	}
 	err := g.consumer.Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("gateway: %w", err)

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/jft-gateway/jft-gateway/internal/gateway"
 	"github.com/jft-gateway/jft-gateway/internal/jft"
 	"github.com/jft-gateway/jft-gateway/internal/samples"
 	"github.com/jft-gateway/jft-gateway/internal/tenants"
@@ -44,7 +46,23 @@ func newSamples(t testing.TB, seed uint64) *samples.Generator {
 // inputs interleaved: one result each, schema-valid, with the right outcome and code, the
 // original bytes forwarded, and nothing sent that the WriteAPI would reject.
 func TestEveryInputGetsExactlyOneResult(t *testing.T) {
-	h := newHarness(t)
+	for _, m := range resultModes {
+		t.Run(m.name, func(t *testing.T) { everyInputGetsExactlyOneResult(t, m.opts...) })
+	}
+}
+
+// resultModes are the two ways results are written: each its own produce call, or in
+// transactions with the inputs' offsets (JFT_RESULTS_TRANSACTIONAL).
+var resultModes = []struct {
+	name string
+	opts []harnessOpt
+}{
+	{"plain", nil},
+	{"transactional", []harnessOpt{withEnv("JFT_RESULTS_TRANSACTIONAL", "true"), withEnv("JFT_KAFKA_INSTANCE_ID", "gw-0")}},
+}
+
+func everyInputGetsExactlyOneResult(t *testing.T, opts ...harnessOpt) {
+	h := newHarness(t, opts...)
 	stop := h.start(h.cfg)
 	g := newSamples(t, 1)
 	type want struct {
@@ -203,7 +221,13 @@ func TestKeyOrderHoldsUnderConcurrency(t *testing.T) {
 // TestTraceContinuesFromInputToResult sends an event with a traceparent: the WriteAPI call
 // and the result carry the same trace id.
 func TestTraceContinuesFromInputToResult(t *testing.T) {
-	h := newHarness(t)
+	for _, m := range resultModes {
+		t.Run(m.name, func(t *testing.T) { traceContinuesFromInputToResult(t, m.opts...) })
+	}
+}
+
+func traceContinuesFromInputToResult(t *testing.T, opts ...harnessOpt) {
+	h := newHarness(t, opts...)
 	h.start(h.cfg)
 	g := newSamples(t, 4)
 	ev := g.Next(1)
@@ -238,6 +262,21 @@ func TestTraceContinuesFromInputToResult(t *testing.T) {
 
 // TestNoHealthDataInLogsOrSpans runs realistic events, good and bad, with debug logging and
 // searches everything the gateway emitted for identity numbers, payload text and tokens.
+// TestTransactionalResultsNeedAnInstanceID: the transactional id is made from the
+// instance id, so the configuration names both when it is missing.
+func TestTransactionalResultsNeedAnInstanceID(t *testing.T) {
+	env := map[string]string{"JFT_RESULTS_TRANSACTIONAL": "true", "JFT_AUTH_MODE": "none", "JFT_ENVIRONMENT": "test",
+		"JFT_WRITEAPI_BASE_URL": "http://127.0.0.1:8080"}
+	_, err := gateway.Load(context.Background(), func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "JFT_RESULTS_TRANSACTIONAL") || !strings.Contains(err.Error(), "JFT_KAFKA_INSTANCE_ID") {
+		t.Fatalf("Load() = %v, want an error naming JFT_RESULTS_TRANSACTIONAL and JFT_KAFKA_INSTANCE_ID", err)
+	}
+	env["JFT_KAFKA_INSTANCE_ID"] = "gw-0"
+	if _, err := gateway.Load(context.Background(), func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("Load() with an instance id = %v", err)
+	}
+}
+
 func TestNoHealthDataInLogsOrSpans(t *testing.T) {
 	h := newHarness(t)
 	stop := h.start(h.cfg)

@@ -108,7 +108,8 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	t.Cleanup(func() { _ = tracing.Shutdown(context.Background()) })
 	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ConsumeTopics(cfg.Producer.ResultsTopic),
 		kgo.ProducerBatchMaxBytes(devenv.MaxMessageBytes),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted())) // what a consumer of results should use
 	if err != nil {
 		t.Fatal(err)
 	}
