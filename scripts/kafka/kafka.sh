@@ -12,7 +12,7 @@
 # Listeners: PLAINTEXT on $JFT_KAFKA_PORT (39092; also inter-broker) and SASL_SSL with
 # SCRAM-SHA-512 on $JFT_KAFKA_SASL_PORT (39093), with a CA and broker certificate the script
 # makes (openssl) and a SCRAM user "jft" whose password it generates; start prints where
-# they are.
+# they are. JFT_KAFKA_EXTRA_PROPS adds broker properties, one per line.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -80,6 +80,8 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 message.max.bytes=4194304
 PROPS
+  # Extra broker properties, one per line (e.g. to try a shorter KIP-848 heartbeat interval).
+  if [ -n "${JFT_KAFKA_EXTRA_PROPS:-}" ]; then printf '%s\n' "$JFT_KAFKA_EXTRA_PROPS" >> "$STATE/server.properties"; fi
   cat > "$STATE/log4j2.yaml" <<'L4J'
 Configuration:
   Appenders:
