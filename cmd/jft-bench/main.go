@@ -80,6 +80,7 @@ type Report struct {
 	Tenants             int       `json:"tenants"`
 	Partitions          int       `json:"partitions"`
 	DrainPerSec         float64   `json:"drainRecordsPerSec"`
+	SustainedPerSec     float64   `json:"sustainedRecordsPerSec"` // between the 10th and 90th percentile result
 	InFlightBound       float64   `json:"inFlightBoundPerSec"`
 	CPUMicrosPer        float64   `json:"gatewayCpuMicrosPerRecord"`
 	PeakRSSMB           float64   `json:"gatewayPeakRssMB"`
@@ -219,6 +220,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	drained := res.count()
 	rep := Report{Records: o.records, LatencyMS: float64(o.latency) / 1e6, Ordering: o.ordering, Tenants: o.tenants, Partitions: o.partitions}
 	rep.DrainPerSec = float64(o.records) / last.Sub(first).Seconds()
+	rep.SustainedPerSec = res.sustained(o.records)
 	// The bound is the gateway's instance-wide in-flight limit, as configured for this run
 	// (-env JFT_MAX_IN_FLIGHT=…), else its default.
 	inflight, err := inFlightLimit(vars["JFT_MAX_IN_FLIGHT"])
@@ -260,6 +262,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "| %d | %s | %s | %d | %.0f | %.0f | %.0f | %.0f / %.0f / %.0f ms | %.0f µs | %.0f MB | %d |\n",
 		rep.Records, o.latency, o.ordering, o.tenants, rep.DrainPerSec, rep.InFlightBound, rep.LoadPerSec,
 		rep.P50MS, rep.P95MS, rep.P99MS, rep.CPUMicrosPer, rep.PeakRSSMB, rep.MaxConcurrent)
+	fmt.Fprintf(stdout, "sustained (10th to 90th percentile result of the drain): %.0f records/s, %.0f %% of the in-flight bound\n",
+		rep.SustainedPerSec, 100*rep.SustainedPerSec/max(rep.InFlightBound, 1))
 	if rep.Errors > 0 {
 		fmt.Fprintf(stdout, "warning: %d results were not accepted\n", rep.Errors)
 	}
@@ -372,6 +376,21 @@ func (r *results) consume(ctx context.Context, cl *kgo.Client) {
 		default:
 		}
 	}
+}
+
+// sustained is the result rate between the 10th and 90th percentile of the first n
+// results' timestamps: the drain without its start (joining, first fetches) and its tail
+// (the last partitions finishing alone, each capped by its own window).
+func (r *results) sustained(n int) float64 {
+	r.mu.Lock()
+	ts := append([]time.Time(nil), r.times[:min(n, len(r.times))]...)
+	r.mu.Unlock()
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	lo, hi := len(ts)/10, len(ts)*9/10
+	if hi <= lo || !ts[hi].After(ts[lo]) {
+		return 0
+	}
+	return float64(hi-lo) / ts[hi].Sub(ts[lo]).Seconds()
 }
 
 func (r *results) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.seen) }
