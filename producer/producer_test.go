@@ -146,15 +146,21 @@ func TestPublishDeadLettersByOutcome(t *testing.T) {
 	}
 }
 
-// countRecords returns the sum of topic's partitions' end offsets.
-func countRecords(t *testing.T, c *kfake.Cluster, topic string) int {
+// admin returns an admin client of c, closed when the test ends.
+func admin(t *testing.T, c *kfake.Cluster) *kadm.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(context.Background(), topic)
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+// countRecords returns the sum of topic's partitions' end offsets.
+func countRecords(t *testing.T, c *kfake.Cluster, topic string) int {
+	t.Helper()
+	ends, err := admin(t, c).ListEndOffsets(context.Background(), topic)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -113,12 +112,7 @@ func read(t *testing.T, c *kfake.Cluster, topic string, level kgo.IsolationLevel
 
 func committedOffset(t *testing.T, c *kfake.Cluster) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	os, err := kadm.NewClient(cl).FetchOffsets(context.Background(), txnGroup)
+	os, err := admin(t, c).FetchOffsets(context.Background(), txnGroup)
 	if err != nil {
 		t.Fatal(err)
 	}
