@@ -75,21 +75,17 @@ type pending struct {
 	lease   uint64
 }
 
-// TxnOptions are the client options a transactional results client needs: those of
-// Options, the transactional id and the transaction timeout.
-func TxnOptions(cfg Config, txnID string) []kgo.Opt {
-	return append(Options(), kgo.TransactionalID(txnID), kgo.TransactionTimeout(cfg.TxnTimeout))
+// TxnOptions are the client options a transactional results client of the instance
+// instanceID in group needs: those of Options, the transaction timeout, and a
+// transactional id stable across the instance's restarts, so that a restarted instance
+// fences its predecessor and aborts the transaction it left open at once.
+func TxnOptions(cfg Config, group, instanceID string) []kgo.Opt {
+	return append(Options(), kgo.TransactionalID("jft-gateway."+group+"."+instanceID), kgo.TransactionTimeout(cfg.TxnTimeout))
 }
 
-// TransactionalID is the transactional id of a gateway instance: stable across its
-// restarts, so that a restarted instance fences its predecessor and aborts the
-// transaction it left open at once.
-func TransactionalID(group, instanceID string) string {
-	return "jft-gateway." + group + "." + instanceID
-}
-
-// NewTxnWriter returns a writer over cl, a client made with TxnOptions. member is bound
-// later (Bind), once the consumer exists. Close stops it.
+// NewTxnWriter returns a writer over cl, a client made with TxnOptions for the same group
+// and instance. The group membership is bound later (Bind), once the consumer exists.
+// Close stops it.
 func NewTxnWriter(cfg Config, cl *kgo.Client, group, instanceID string, log *slog.Logger) (*TxnWriter, error) {
 	p, err := New(cfg, cl)
 	if err != nil {
@@ -99,8 +95,7 @@ func NewTxnWriter(cfg Config, cl *kgo.Client, group, instanceID string, log *slo
 		return nil, errors.New("producer: NewTxnWriter needs JFT_RESULTS_TRANSACTIONAL=true")
 	}
 	if instanceID == "" {
-		return nil, errors.New("JFT_RESULTS_TRANSACTIONAL: needs JFT_KAFKA_INSTANCE_ID, from which the transactional id is made " +
-			"(stable across restarts, so that a restarted instance aborts what its predecessor left open)")
+		return nil, errors.New("producer: NewTxnWriter needs the instance id (JFT_KAFKA_INSTANCE_ID)")
 	}
 	id, ok := cl.OptValue(kgo.TransactionalID).(string)
 	if !ok || id == "" {

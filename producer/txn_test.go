@@ -59,7 +59,7 @@ func newTxnFixture(t *testing.T, inputs int) *txnFixture {
 	}
 
 	cfg := Config{ResultsTopic: "results", DLQTopic: "dlq", Transactional: true, TxnInterval: 10 * time.Second, TxnMaxRecords: 1 << 20, TxnTimeout: 30 * time.Second}
-	tcl, err := kgo.NewClient(append(TxnOptions(cfg, TransactionalID(txnGroup, "gw-0")), kgo.SeedBrokers(c.ListenAddrs()...))...)
+	tcl, err := kgo.NewClient(append(TxnOptions(cfg, txnGroup, "gw-0"), kgo.SeedBrokers(c.ListenAddrs()...))...)
 	if err != nil {
 		t.Fatal(err)
 	}

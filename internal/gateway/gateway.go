@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 
 	popts := []kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks, m.ProducerHooks(cfg.Producer.DLQTopic)}
 	if cfg.Producer.Transactional {
-		popts = append(popts, producer.TxnOptions(cfg.Producer, producer.TransactionalID(cfg.Consumer.Group, cfg.Consumer.InstanceID))...)
+		popts = append(popts, producer.TxnOptions(cfg.Producer, cfg.Consumer.Group, cfg.Consumer.InstanceID)...)
 	} else {
 		popts = append(popts, producer.Options()...)
 	}

@@ -189,73 +189,74 @@ var resultModes = []struct {
 	{"transactional", map[string]string{"JFT_RESULTS_TRANSACTIONAL": "true"}},
 }
 
-// TestGracefulRestartRepeatsNothing stops the gateway with SIGTERM twice mid-stream and
-// starts it again: the drain finishes what is in flight and commits, so nothing is lost and
-// nothing is sent twice.
-func TestGracefulRestartRepeatsNothing(t *testing.T) {
+// repeatsNothingInEachMode runs the scenario once per results mode (scenario(env) with the
+// mode's gateway environment, also for gateways it starts itself) and asserts that nothing is
+// lost or repeated.
+func repeatsNothingInEachMode(t *testing.T, what string, scenario func(env map[string]string) run) {
 	for _, m := range resultModes {
 		t.Run(m.name, func(t *testing.T) {
-			n := events(3000)
-			r := run{
-				name: "SIGTERM ×2, restart", n: n, rate: 1000, gatewayEnv: m.env,
-				sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
-				during: func(w *world, i int, live *[]*gateway) {
-					if i != n/3 && i != 2*n/3 {
-						return
-					}
-					g := (*live)[0]
-					g.stop()
-					ng := w.start(g.name, g.extraEnv)
-					ng.waitReady(120 * time.Second)
-					(*live)[0] = ng
-				},
-			}
+			r := scenario(m.env)
+			r.gatewayEnv = m.env
 			if m.env != nil {
 				r.name += ", " + m.name + " results"
 			}
 			out := r.do(t)
 			report(t, out.f)
 			check(t, out.f)
-			noRepeats(t, "graceful restarts", out.f)
+			noRepeats(t, what, out.f)
 		})
 	}
+}
+
+// TestGracefulRestartRepeatsNothing stops the gateway with SIGTERM twice mid-stream and
+// starts it again: the drain finishes what is in flight and commits, so nothing is lost and
+// nothing is sent twice.
+func TestGracefulRestartRepeatsNothing(t *testing.T) {
+	repeatsNothingInEachMode(t, "graceful restarts", func(map[string]string) run {
+		n := events(3000)
+		return run{
+			name: "SIGTERM ×2, restart", n: n, rate: 1000,
+			sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
+			during: func(w *world, i int, live *[]*gateway) {
+				if i != n/3 && i != 2*n/3 {
+					return
+				}
+				g := (*live)[0]
+				g.stop()
+				ng := w.start(g.name, g.extraEnv)
+				ng.waitReady(120 * time.Second)
+				(*live)[0] = ng
+			},
+		}
+	})
 }
 
 // TestScaleOutAndIn grows the group from one gateway to three and back to one during the
 // stream: rebalances move partitions with a drain, so nothing is lost or repeated. With
 // transactional results, each revocation commits a transaction before the partitions move.
 func TestScaleOutAndIn(t *testing.T) {
-	for _, m := range resultModes {
-		t.Run(m.name, func(t *testing.T) {
-			n := events(4000)
-			r := run{
-				name: "scale 1 → 3 → 1", n: n, rate: 1000, gatewayEnv: m.env,
-				sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
-				during: func(w *world, i int, live *[]*gateway) {
-					switch i {
-					case n / 4:
-						for _, name := range []string{"gw-1", "gw-2"} {
-							g := w.start(name, m.env)
-							g.waitReady(120 * time.Second)
-							*live = append(*live, g)
-						}
-					case 3 * n / 4:
-						for _, g := range (*live)[1:] {
-							g.stop()
-						}
-						*live = (*live)[:1]
+	repeatsNothingInEachMode(t, "scaling", func(env map[string]string) run {
+		n := events(4000)
+		return run{
+			name: "scale 1 → 3 → 1", n: n, rate: 1000,
+			sim: map[string]string{"JFT_SIM_LATENCY": "5ms"},
+			during: func(w *world, i int, live *[]*gateway) {
+				switch i {
+				case n / 4:
+					for _, name := range []string{"gw-1", "gw-2"} {
+						g := w.start(name, env)
+						g.waitReady(120 * time.Second)
+						*live = append(*live, g)
 					}
-				},
-			}
-			if m.env != nil {
-				r.name += ", " + m.name + " results"
-			}
-			out := r.do(t)
-			report(t, out.f)
-			check(t, out.f)
-			noRepeats(t, "scaling", out.f)
-		})
-	}
+				case 3 * n / 4:
+					for _, g := range (*live)[1:] {
+						g.stop()
+					}
+					*live = (*live)[:1]
+				}
+			},
+		}
+	})
 }
 
 // TestWriteAPIFaultsAndPoison runs the stream through a WriteAPI that fails 30 % of
