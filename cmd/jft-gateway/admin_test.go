@@ -21,8 +21,9 @@ import (
 // instance turns ready once it has joined, the metrics count what happened with the right
 // labels, and no identity number, token or payload reaches them.
 func TestAdminEndpointsAfterARun(t *testing.T) {
-	adminAddr := freeAddr(t)
-	kafkaAddr, out, errOut := runDev(t, "JFT_ADMIN_ADDR", adminAddr)
+	addrs := freeAddrs(t, 3) // admin, Kafka and simulator: reserved together, so all differ
+	adminAddr := addrs[0]
+	kafkaAddr, out, errOut := runDev(t, "JFT_ADMIN_ADDR", adminAddr, "JFT_DEV_KAFKA_ADDR", addrs[1], "JFT_DEV_SIM_ADDR", addrs[2])
 	base := "http://" + adminAddr
 
 	waitHTTP(t, base+"/readyz", http.StatusOK, errOut)
@@ -77,7 +78,24 @@ func TestAdminEndpointsAfterARun(t *testing.T) {
 		results += fs.NumRecords()
 	}
 
-	_, body := fetch(t, base+"/metrics")
+	// A result is readable before the gateway's observers count it, and the lag gauge follows
+	// the commit: scrape until both have caught up (or the deadline), then check everything
+	// on one more scrape. A scrape is not atomic across series, and the latency histogram is
+	// observed after results_total, so the scrape that first shows the last latency may
+	// predate the last result's count; the next one does not.
+	settled := []string{
+		`jft_gateway_result_latency_seconds_count ` + itoa(len(recs)),
+		`jft_gateway_consumer_lag_records{partition="0",topic="jft.events.v1"} 0`,
+	}
+	var body string
+	for {
+		_, body = fetch(t, base+"/metrics")
+		if strings.Contains(body, settled[0]) && strings.Contains(body, settled[1]) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, body = fetch(t, base+"/metrics")
 	wantSeries := []string{
 		`jft_gateway_results_total{code="none",outcome="accepted",resource_type="Bundle"} 2`,
 		`jft_gateway_results_total{code="none",outcome="accepted",resource_type="Composition"} 2`,
@@ -106,7 +124,8 @@ func TestAdminEndpointsAfterARun(t *testing.T) {
 		rejected += atoi(m[2])
 	}
 	if rejected != len(bad) {
-		t.Errorf("%d rejected results in /metrics, want %d", rejected, len(bad))
+		t.Errorf("%d rejected results in /metrics, want %d:\n%s", rejected, len(bad),
+			strings.Join(regexp.MustCompile(`(?m)^jft_gateway_results_total.*$`).FindAllString(body, -1), "\n"))
 	}
 	for _, nin := range nins {
 		if strings.Contains(body, nin) {

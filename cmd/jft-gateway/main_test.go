@@ -132,16 +132,17 @@ func TestUnknownCommand(t *testing.T) {
 // dev's output.
 func runDev(t *testing.T, extra ...string) (addr string, out, errOut *syncBuf) {
 	t.Helper()
-	addr = freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errOut = &syncBuf{}, &syncBuf{}
+	addrs := freeAddrs(t, 2)
 	vars := map[string]string{
-		"JFT_DEV_KAFKA_ADDR": addr, "JFT_DEV_DATA_DIR": t.TempDir(), "JFT_DEV_SIM_ADDR": "127.0.0.1:0", "JFT_DEV_PARTITIONS": "2",
+		"JFT_DEV_KAFKA_ADDR": addrs[0], "JFT_DEV_DATA_DIR": t.TempDir(), "JFT_DEV_SIM_ADDR": addrs[1], "JFT_DEV_PARTITIONS": "2",
 		"JFT_ADMIN_ADDR": "off",
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		vars[extra[i]] = extra[i+1]
 	}
+	addr = vars["JFT_DEV_KAFKA_ADDR"]
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"dev"}, env(vars), out, errOut)
@@ -155,14 +156,21 @@ func runDev(t *testing.T, extra ...string) (addr string, out, errOut *syncBuf) {
 	return addr, out, errOut
 }
 
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct free loopback addresses. They are reserved together, so
+// none of them is a port another one of them just released; a server that binds port 0
+// later may still take one, so callers give every server of theirs one of these.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var out []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		out = append(out, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return out
 }
 
 type syncBuf struct {
