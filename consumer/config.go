@@ -49,11 +49,16 @@ type Config struct {
 	Topics []string
 	// Ordering within a partition: partition, key or unordered.
 	Ordering Ordering `env:"JFT_ORDERING, default=key"`
-	// MaxInFlightPerPartition bounds the records of one partition being handled at once:
-	// throughput per partition ≈ this ÷ WriteAPI latency. It also bounds what a crash can
-	// repeat per partition. Too high: more duplicates after a crash.
-	MaxInFlightPerPartition int `env:"JFT_MAX_IN_FLIGHT_PER_PARTITION, default=64"`
-	// MaxInFlight bounds records being handled across all partitions of the instance.
+	// MaxInFlightPerPartition bounds the records of one partition taken for handling and not
+	// yet done (its window): throughput per partition ≈ this ÷ WriteAPI latency, and it
+	// bounds what a crash can repeat per partition. Under key ordering the window also holds
+	// records waiting for their key's predecessor (they take no instance-wide slot), so a
+	// window above JFT_MAX_IN_FLIGHT can make sense there. 0 means JFT_MAX_IN_FLIGHT, so that
+	// one busy partition can use the whole instance; the instance-wide slots go round the
+	// waiting partitions in turn, so a busy partition does not starve the others.
+	MaxInFlightPerPartition int `env:"JFT_MAX_IN_FLIGHT_PER_PARTITION, default=0"`
+	// MaxInFlight bounds records being handled at once across all partitions of the
+	// instance, which is about the WriteAPI calls in flight: throughput ≈ this ÷ latency.
 	MaxInFlight int `env:"JFT_MAX_IN_FLIGHT, default=512"`
 	// DrainTimeout bounds how long shutdown and a revocation wait for in-flight records.
 	DrainTimeout time.Duration `env:"JFT_SHUTDOWN_DRAIN_TIMEOUT, default=30s"`
@@ -71,6 +76,15 @@ type Config struct {
 	// the partitions' windows hold far fewer records than that. A single record batch
 	// larger than this is still fetched.
 	FetchMaxBytes int32 `env:"JFT_KAFKA_FETCH_MAX_BYTES, default=4194304"`
+}
+
+// Window is the per-partition window in effect: MaxInFlightPerPartition, or MaxInFlight
+// when that is 0.
+func (c Config) Window() int {
+	if c.MaxInFlightPerPartition == 0 {
+		return c.MaxInFlight
+	}
+	return c.MaxInFlightPerPartition
 }
 
 // Validate checks the configuration.
@@ -92,10 +106,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("JFT_ORDERING: %q is not one of partition, key, unordered", c.Ordering)
 	}
 	switch {
-	case c.MaxInFlightPerPartition < 1 || c.MaxInFlightPerPartition > 10000:
-		return fmt.Errorf("JFT_MAX_IN_FLIGHT_PER_PARTITION: %d is not between 1 and 10000", c.MaxInFlightPerPartition)
-	case c.MaxInFlight < c.MaxInFlightPerPartition:
-		return fmt.Errorf("JFT_MAX_IN_FLIGHT: %d is less than JFT_MAX_IN_FLIGHT_PER_PARTITION (%d)", c.MaxInFlight, c.MaxInFlightPerPartition)
+	case c.MaxInFlight < 1 || c.MaxInFlight > 10000:
+		return fmt.Errorf("JFT_MAX_IN_FLIGHT: %d is not between 1 and 10000", c.MaxInFlight)
+	case c.MaxInFlightPerPartition < 0 || c.MaxInFlightPerPartition > 10000:
+		return fmt.Errorf("JFT_MAX_IN_FLIGHT_PER_PARTITION: %d is not between 0 (JFT_MAX_IN_FLIGHT) and 10000", c.MaxInFlightPerPartition)
 	case c.DrainTimeout <= 0:
 		return fmt.Errorf("JFT_SHUTDOWN_DRAIN_TIMEOUT: must be positive")
 	case c.FetchMaxBytes < 1<<20:

@@ -291,6 +291,14 @@ func TestConfigValidateNamesTheVariable(t *testing.T) {
 	if err := base.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	if w := base.Window(); w != 4 {
+		t.Errorf("window %d, want the configured 4", w)
+	}
+	whole := base
+	whole.MaxInFlightPerPartition = 0
+	if err := whole.Validate(); err != nil || whole.Window() != 8 {
+		t.Errorf("window 0: err %v, window %d, want JFT_MAX_IN_FLIGHT (8)", err, whole.Window())
+	}
 	tests := []struct {
 		name string
 		mut  func(*Config)
@@ -299,8 +307,9 @@ func TestConfigValidateNamesTheVariable(t *testing.T) {
 		{"no brokers", func(c *Config) { c.Brokers = nil }, "JFT_KAFKA_BROKERS"},
 		{"unknown ordering", func(c *Config) { c.Ordering = "random" }, "JFT_ORDERING"},
 		{"unknown protocol", func(c *Config) { c.GroupProtocol = "eager" }, "JFT_KAFKA_GROUP_PROTOCOL"},
-		{"window zero", func(c *Config) { c.MaxInFlightPerPartition = 0 }, "JFT_MAX_IN_FLIGHT_PER_PARTITION"},
-		{"total below window", func(c *Config) { c.MaxInFlight = 2 }, "JFT_MAX_IN_FLIGHT"},
+		{"negative window", func(c *Config) { c.MaxInFlightPerPartition = -1 }, "JFT_MAX_IN_FLIGHT_PER_PARTITION"},
+		{"window too large", func(c *Config) { c.MaxInFlightPerPartition = 20000 }, "JFT_MAX_IN_FLIGHT_PER_PARTITION"},
+		{"no instance slots", func(c *Config) { c.MaxInFlight, c.MaxInFlightPerPartition = 0, 0 }, "JFT_MAX_IN_FLIGHT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -370,5 +379,116 @@ func TestALatePauseDoesNotStrandThePartition(t *testing.T) {
 	w.applyFetch() // the poll loop's call comes last.
 	if paused := c.cl.PauseFetchPartitions(nil); len(paused[k.topic]) != 0 {
 		t.Fatalf("partition left paused (%v) although the worker wants it fetching", paused)
+	}
+}
+
+// TestRecordsWaitingForTheirKeyHoldNoSlot: with two instance-wide slots, a blocked key
+// whose later records wait behind it must not keep another key from running.
+func TestRecordsWaitingForTheirKeyHoldNoSlot(t *testing.T) {
+	k := newKafka(t, 1)
+	// a, a, a, a, a, b: the five records of a wait for the first, which blocks.
+	k.produce(6, func(i int) string { return map[bool]string{true: "b", false: "a"}[i == 5] })
+	release := make(chan struct{})
+	s := newSeen()
+	cfg := k.config()
+	cfg.MaxInFlight, cfg.MaxInFlightPerPartition = 2, 8
+	r := start(t, cfg, func(ctx context.Context, rec *kgo.Record) error {
+		if rec.Offset == 0 {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		s.add(rec)
+		return nil
+	})
+	waitFor(t, 30*time.Second, "key b handled while key a is blocked", func() bool { return s.distinct() == 1 })
+	if got := s.order["b"]; len(got) != 1 || len(s.order["a"]) != 0 {
+		t.Fatalf("handled a %v, b %v; want only b", s.order["a"], got)
+	}
+	close(release)
+	waitFor(t, 30*time.Second, "all handled", func() bool { return s.distinct() == 6 })
+	if got := s.order["a"]; fmt.Sprint(got) != "[0 1 2 3 4]" {
+		t.Errorf("key a handled in order %v", got)
+	}
+	r.shutdown(t)
+}
+
+// TestOnePartitionCanUseTheWholeInstance: with the window at its default (0: the instance
+// limit), a single busy partition gets every instance-wide slot.
+func TestOnePartitionCanUseTheWholeInstance(t *testing.T) {
+	k := newKafka(t, 1)
+	k.produce(100, func(i int) string { return fmt.Sprint(i) })
+	cfg := k.config()
+	cfg.Ordering, cfg.MaxInFlight, cfg.MaxInFlightPerPartition = OrderUnordered, 24, 0
+	release := make(chan struct{})
+	var active, maxActive atomic.Int32
+	r := start(t, cfg, func(ctx context.Context, _ *kgo.Record) error {
+		n := active.Add(1)
+		defer active.Add(-1)
+		for {
+			m := maxActive.Load()
+			if n <= m || maxActive.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	waitFor(t, 30*time.Second, "24 records of the partition in flight", func() bool { return active.Load() == 24 })
+	close(release)
+	waitFor(t, 30*time.Second, "commit of everything", func() bool { return k.committed()[0] == 100 })
+	r.shutdown(t)
+	if m := maxActive.Load(); m != 24 {
+		t.Errorf("at most %d in flight, want the instance limit 24", m)
+	}
+}
+
+// TestSlotsGoRoundThePartitions: a partition with ten times the backlog of another does
+// not hold the instance's slots to itself: both advance at the same pace, so the small one
+// is done while the big one is still near its start.
+func TestSlotsGoRoundThePartitions(t *testing.T) {
+	k := newKafka(t, 2)
+	recs := make([]*kgo.Record, 0, 2200)
+	for i := range 2200 {
+		p := int32(0)
+		if i >= 2000 {
+			p = 1
+		}
+		recs = append(recs, &kgo.Record{Topic: k.topic, Partition: p, Value: []byte(fmt.Sprint(i))})
+	}
+	if err := k.cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := k.config()
+	cfg.Ordering, cfg.MaxInFlight, cfg.MaxInFlightPerPartition = OrderUnordered, 8, 0
+	var mu sync.Mutex
+	done := map[int32]int{}
+	bigWhenSmallDone := -1
+	r := start(t, cfg, func(_ context.Context, rec *kgo.Record) error {
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		done[rec.Partition]++
+		if rec.Partition == 1 && done[1] == 200 {
+			bigWhenSmallDone = done[0]
+		}
+		return nil
+	})
+	waitFor(t, 60*time.Second, "everything handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return done[0] == 2000 && done[1] == 200
+	})
+	r.shutdown(t)
+	// In turn, the big partition has done about 200 when the small one finishes; a
+	// partition holding the slots to itself would have done most of its 2,000.
+	if bigWhenSmallDone < 0 || bigWhenSmallDone > 1000 {
+		t.Errorf("the big partition had done %d of 2000 when the small one finished its 200", bigWhenSmallDone)
 	}
 }

@@ -9,17 +9,26 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// queueDepth is how many fetched records a partition may hold beyond its window before its
+// fetches pause; they resume at half. It is small because a record's wait in the queue is
+// short: the dispatcher moves records into the window as soon as it has room.
+const queueDepth = 64
+
 // worker handles one assigned partition: a bounded window of records in flight, in the
 // configured order, and a mark for the highest offset whose predecessors are all done.
 //
-// Records move queue → window (started) → completed. pending holds the started records
-// in offset order; the completed prefix of pending is what may be committed, so a record
-// that finishes early never lets the commit skip one still in flight.
+// Records move queue → window (taken) → running → completed. pending holds the taken
+// records in offset order; the completed prefix of pending is what may be committed, so a
+// record that finishes early never lets the commit skip one still in flight. A record runs
+// only with one of the instance-wide slots (Consumer.sem). Under key ordering a record whose
+// key has a record running waits in keyWait, holding no slot and no goroutine, and is
+// started when its predecessor finishes.
 type worker struct {
 	c         *Consumer
 	topic     string
 	partition int32
 	window    int
+	queueCap  int
 	lowWater  int
 
 	// ctx is given to the handler. It is cancelled when the partition is lost, or when a
@@ -33,8 +42,8 @@ type worker struct {
 	mu        sync.Mutex
 	queue     []*kgo.Record
 	pending   []*slot
-	inflight  int
-	keyTail   map[string]chan struct{}
+	inflight  int                // taken into the window and not finished
+	keyWait   map[string][]*slot // key ordering: present while a record of the key runs
 	stopped   bool
 	noMarks   bool
 	paused    bool
@@ -58,16 +67,17 @@ func newWorker(c *Consumer, topic string, partition int32) *worker {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker{
 		c: c, topic: topic, partition: partition,
-		window: c.cfg.MaxInFlightPerPartition, lowWater: max(1, c.cfg.MaxInFlightPerPartition/2),
+		window: c.cfg.Window(), queueCap: min(c.cfg.Window(), queueDepth),
 		ctx: ctx, cancel: cancel,
 		stopCh: make(chan struct{}), wake: make(chan struct{}, 1), exited: make(chan struct{}),
-		keyTail: map[string]chan struct{}{},
+		keyWait: map[string][]*slot{},
 	}
 	w.highWatermark.Store(-1)
 	if c.cfg.Ordering == OrderPartition {
 		w.window = 1
-		w.lowWater = 1
+		w.queueCap = 1
 	}
+	w.lowWater = max(1, w.queueCap/2)
 	go w.dispatch()
 	return w
 }
@@ -80,11 +90,11 @@ func (w *worker) signal() {
 }
 
 // enqueue adds fetched records and reports whether the partition should be paused: its
-// queue already holds a window's worth beyond what is in flight.
+// queue already holds queueCap records beyond its window.
 func (w *worker) enqueue(recs []*kgo.Record) (pause bool) {
 	w.mu.Lock()
 	w.queue = append(w.queue, recs...)
-	pause = !w.paused && len(w.queue) >= w.window
+	pause = !w.paused && len(w.queue) >= w.queueCap
 	if pause {
 		w.paused = true
 	}
@@ -120,7 +130,7 @@ func (w *worker) applyFetch() {
 func (w *worker) dispatch() {
 	defer close(w.exited)
 	for {
-		s, prev, mine, resume, ok := w.next()
+		s, resume, ok := w.next()
 		if resume {
 			w.applyFetch()
 		}
@@ -132,82 +142,103 @@ func (w *worker) dispatch() {
 				return
 			}
 		}
-		// The instance-wide limit: wait for a slot, unless told to stop.
+		// The instance-wide limit: wait for a slot, unless told to stop. Waiting here
+		// rather than in a goroutine keeps records that cannot run yet in the queue.
 		select {
 		case w.c.sem <- struct{}{}:
 		case <-w.stopCh:
-			w.abandon(s, mine)
+			w.finish(s, false) // never started
 			return
 		}
 		w.handlers.Add(1)
-		go w.run(s, prev, mine)
+		go w.run(s, true)
 	}
 }
 
-// next takes the next record off the queue when the window has room. It returns ok=false
-// when there is nothing to start; resume reports that the queue drained below the low water
-// mark of a paused partition.
-func (w *worker) next() (s *slot, prev, mine chan struct{}, resume, ok bool) {
+// next takes records off the queue while the window has room, and returns the first that
+// may run now. Under key ordering, a record whose key has a record running is parked in
+// keyWait instead. ok=false: nothing to start; resume reports that the queue drained below
+// the low water mark of a paused partition.
+func (w *worker) next() (s *slot, resume, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.stopped || len(w.queue) == 0 || w.inflight >= w.window {
-		return nil, nil, nil, false, false
-	}
-	rec := w.queue[0]
-	w.queue[0] = nil
-	w.queue = w.queue[1:]
-	if len(w.queue) == 0 {
-		w.queue = nil // let the backing array go
-	}
-	w.inflight++
-	s = &slot{rec: rec}
-	w.pending = append(w.pending, s)
-	if w.c.cfg.Ordering == OrderKey {
+	for !w.stopped && len(w.queue) > 0 && w.inflight < w.window {
+		rec := w.queue[0]
+		w.queue[0] = nil
+		w.queue = w.queue[1:]
+		if len(w.queue) == 0 {
+			w.queue = nil // let the backing array go
+		}
+		w.inflight++
+		s = &slot{rec: rec}
+		w.pending = append(w.pending, s)
+		if w.paused && len(w.queue) < w.lowWater {
+			w.paused = false
+			resume = true
+		}
+		if w.c.cfg.Ordering != OrderKey {
+			return s, resume, true
+		}
 		k := string(rec.Key)
-		prev = w.keyTail[k]
-		mine = make(chan struct{})
-		w.keyTail[k] = mine
+		if waiting, busy := w.keyWait[k]; busy {
+			w.keyWait[k] = append(waiting, s) // started by finish, after its predecessor
+			continue
+		}
+		w.keyWait[k] = nil
+		return s, resume, true
 	}
-	if w.paused && len(w.queue) < w.lowWater {
-		w.paused = false
-		resume = true
-	}
-	return s, prev, mine, resume, true
+	return nil, resume, false
 }
 
-// run handles one record after its key's predecessor, then completes it.
-func (w *worker) run(s *slot, prev, mine chan struct{}) {
+// run handles one record, then completes it. held says the dispatcher already took the
+// record's instance-wide slot; a record released by its key's predecessor takes its own.
+func (w *worker) run(s *slot, held bool) {
 	defer w.handlers.Done()
+	if !held {
+		held = w.acquire()
+	}
 	ok := false
-	if prev != nil {
-		select {
-		case <-prev:
-		case <-w.ctx.Done():
+	if held {
+		if w.ctx.Err() == nil {
+			ok = w.c.handle(w.ctx, s.rec)
 		}
+		<-w.c.sem
 	}
-	if w.ctx.Err() == nil {
-		ok = w.c.handle(w.ctx, s.rec)
-	}
-	<-w.c.sem
-	w.finish(s, mine, ok)
+	w.finish(s, ok)
 }
 
-// abandon undoes next for a record that was never started.
-func (w *worker) abandon(s *slot, mine chan struct{}) {
-	w.finish(s, mine, false)
+// acquire takes an instance-wide slot for a record released by its key's predecessor. It
+// still does while the worker drains: the record was taken into the window before the one
+// the dispatcher may be abandoning, so leaving it out would commit less than was handled.
+// It reports false when the worker's context ends first.
+func (w *worker) acquire() bool {
+	select {
+	case w.c.sem <- struct{}{}:
+		return true
+	case <-w.ctx.Done():
+		return false
+	}
 }
 
-// finish records the outcome and marks the completed prefix for commit.
-func (w *worker) finish(s *slot, mine chan struct{}, ok bool) {
+// finish records the outcome, starts the next record of its key, and marks the completed
+// prefix for commit.
+func (w *worker) finish(s *slot, ok bool) {
 	w.mu.Lock()
-	if mine != nil {
-		close(mine)
-		if k := string(s.rec.Key); w.keyTail[k] == mine {
-			delete(w.keyTail, k)
-		}
-	}
 	w.inflight--
 	s.done = ok
+	var next *slot
+	if w.c.cfg.Ordering == OrderKey {
+		k := string(s.rec.Key)
+		waiting := w.keyWait[k]
+		switch {
+		case len(waiting) > 0 && w.ctx.Err() == nil:
+			next, w.keyWait[k] = waiting[0], waiting[1:]
+		default:
+			// Cancelled: what still waits is never started, and stays uncommitted.
+			w.inflight -= len(waiting)
+			delete(w.keyWait, k)
+		}
+	}
 	var last *kgo.Record
 	i := 0
 	for i < len(w.pending) && w.pending[i].done {
@@ -231,6 +262,10 @@ func (w *worker) finish(s *slot, mine chan struct{}, ok bool) {
 		w.c.cl.MarkCommitRecords(last)
 	}
 	w.mu.Unlock()
+	if next != nil {
+		w.handlers.Add(1) // the caller is a handler itself, so handlers cannot reach zero first
+		go w.run(next, false)
+	}
 	if mark {
 		w.c.commitSoon()
 	}

@@ -18,9 +18,10 @@ import (
 	"github.com/jft-gateway/jft-gateway/jftsim"
 )
 
-// inFlightBound is the most records one instance has started and not committed: the
-// gateway's JFT_MAX_IN_FLIGHT, which the suite leaves at its default. A SIGKILL may repeat
-// at most these.
+// inFlightBound is issue 6's bound on what one SIGKILL may repeat: the instance's in-flight
+// window, the gateway's JFT_MAX_IN_FLIGHT, which the suite leaves at its default. Strictly,
+// records done behind a slower earlier record of their partition, and those done since the
+// last commit, can add to it; with eager commits and an even WriteAPI latency they are few.
 func inFlightBound(t *testing.T) int {
 	t.Helper()
 	var c consumer.Config
