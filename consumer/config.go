@@ -72,10 +72,14 @@ type Config struct {
 	// FetchMaxWait bounds how long a fetch waits for data.
 	FetchMaxWait time.Duration `env:"JFT_KAFKA_FETCH_MAX_WAIT, default=250ms"`
 	// FetchMaxBytes bounds one fetch response (franz-go's default is 50 MiB). Records wait
-	// in memory until their turn, so with a backlog this sets the memory a fetch brings in;
-	// the partitions' windows hold far fewer records than that. A single record batch
-	// larger than this is still fetched.
+	// in memory until their turn, so with a backlog this sets the memory a fetch brings in.
+	// A single record batch larger than this is still fetched.
 	FetchMaxBytes int32 `env:"JFT_KAFKA_FETCH_MAX_BYTES, default=4194304"`
+	// FetchMaxPartitionBytes bounds one partition's share of a fetch (franz-go's default is
+	// 1 MiB). A fetched partition's records all go to its queue, so this, times the
+	// compression ratio, bounds how far a queue can run beyond its window. A single record
+	// batch larger than this is still fetched.
+	FetchMaxPartitionBytes int32 `env:"JFT_KAFKA_FETCH_MAX_PARTITION_BYTES, default=262144"`
 }
 
 // Window is the per-partition window in effect: MaxInFlightPerPartition, or MaxInFlight
@@ -114,6 +118,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("JFT_SHUTDOWN_DRAIN_TIMEOUT: must be positive")
 	case c.FetchMaxBytes < 1<<20:
 		return fmt.Errorf("JFT_KAFKA_FETCH_MAX_BYTES: %d is under 1 MiB, the size of one large event", c.FetchMaxBytes)
+	case c.FetchMaxPartitionBytes < 1<<10 || c.FetchMaxPartitionBytes > c.FetchMaxBytes:
+		return fmt.Errorf("JFT_KAFKA_FETCH_MAX_PARTITION_BYTES: %d is not between 1 KiB and JFT_KAFKA_FETCH_MAX_BYTES (%d)", c.FetchMaxPartitionBytes, c.FetchMaxBytes)
 	case c.SessionTimeout < time.Second:
 		return fmt.Errorf("JFT_KAFKA_SESSION_TIMEOUT: %s is under one second", c.SessionTimeout)
 	case c.CommitInterval <= 0:

@@ -12,8 +12,8 @@
 //   - marks are committed eagerly by one committer goroutine (one commit in flight) and
 //     periodically by franz-go, which keeps the work a crash can repeat close to the
 //     in-flight window;
-//   - backpressure pauses a partition's fetches when its queue holds a window's worth and
-//     resumes it at half; the poll loop never sleeps or blocks on a worker;
+//   - backpressure pauses a partition's fetches when its queue holds 64 records beyond its
+//     window and resumes it at half; the poll loop never sleeps or blocks on a worker;
 //   - a revoked partition drains (bounded by DrainTimeout), commits, and only then lets the
 //     rebalance go on; a lost partition is cancelled at once and commits nothing.
 package consumer
@@ -145,6 +145,7 @@ func NewWith(cfg Config, h Handler, log *slog.Logger, copts []Option, extra ...k
 		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
 		kgo.FetchMaxWait(cfg.FetchMaxWait),
 		kgo.FetchMaxBytes(cfg.FetchMaxBytes),
+		kgo.FetchMaxPartitionBytes(cfg.FetchMaxPartitionBytes),
 		kgo.RequireStableFetchOffsets(),
 	}
 	if c.committer == nil {
@@ -347,9 +348,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 }
 
 // poll distributes fetched records to the partitions' workers until ctx ends.
+//
+// It takes whole fetches. franz-go drops what it still buffers for a partition once that
+// partition is paused, and fetches it again after the resume: taking only part of a fetch
+// (PollRecords) and then pausing made the gateway decompress, trace-hook and allocate many
+// records two or three times. Fetch sizes (FetchMaxPartitionBytes) bound what a poll brings.
 func (c *Consumer) poll(ctx context.Context) error {
 	for {
-		fs := c.cl.PollRecords(ctx, c.cfg.MaxInFlight)
+		fs := c.cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			c.cl.AllowRebalance()
 			return nil

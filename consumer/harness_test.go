@@ -92,7 +92,7 @@ func (k *kafka) config() Config {
 		Brokers: k.seeds, Group: k.group, GroupProtocol: ProtocolAuto, Topics: []string{k.topic},
 		Ordering: OrderKey, MaxInFlightPerPartition: 16, MaxInFlight: 64,
 		DrainTimeout: 10 * time.Second, SessionTimeout: 6 * time.Second, RebalanceTimeout: 10 * time.Second,
-		CommitInterval: 200 * time.Millisecond, FetchMaxWait: 100 * time.Millisecond, FetchMaxBytes: 4 << 20,
+		CommitInterval: 200 * time.Millisecond, FetchMaxWait: 100 * time.Millisecond, FetchMaxBytes: 4 << 20, FetchMaxPartitionBytes: 256 << 10,
 	}
 }
 
