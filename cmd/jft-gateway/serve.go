@@ -38,6 +38,7 @@ func runGateway(ctx context.Context, cfg gateway.Config, getenv func(string) str
 	deps.Logger = log
 	deps.TracerProvider = tracing.Provider
 	deps.Propagator = tracing.Propagator
+	deps.RootsUnsampled = tracing.RootsUnsampled
 	g, err := gateway.New(ctx, cfg, deps)
 	if err != nil {
 		return err

@@ -37,6 +37,10 @@ type Deps struct {
 	// TracerProvider and Propagator (default: the otel globals).
 	TracerProvider trace.TracerProvider
 	Propagator     propagation.TextMapPropagator
+	// RootsUnsampled says TracerProvider samples by parent and never samples a trace that
+	// starts in the gateway (telemetry.Tracing.RootsUnsampled). Kafka receive spans and HTTP
+	// client spans are then made only under a sampled parent; see spans.go.
+	RootsUnsampled bool
 	// Authorizer overrides the one built from Config.Auth (tests, benchmarks).
 	Authorizer writeapi.Authorizer
 	// HTTPTransport is the base transport under otelhttp (default: writeapi's own).
@@ -80,6 +84,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		kotel.KeyFormatter(KeyFormatter),
 	)
 	hooks := kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(tracer)).Hooks()...)
+	consumerHooks := hooks
+	if deps.RootsUnsampled {
+		consumerHooks = kgo.WithHooks(receiveSpans{tracer: tracer, prop: deps.Propagator})
+	}
 	m := metrics.New()
 
 	secure, err := cfg.Kafka.Opts()
@@ -110,10 +118,13 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	if base == nil {
 		base = writeapi.NewTransport(cfg.WriteAPI)
 	}
-	rt := otelhttp.NewTransport(base,
+	var rt http.RoundTripper = otelhttp.NewTransport(base,
 		otelhttp.WithTracerProvider(deps.TracerProvider),
 		otelhttp.WithPropagators(deps.Propagator),
 	)
+	if deps.RootsUnsampled {
+		rt = clientSpans{traced: rt, base: base, prop: deps.Propagator}
+	}
 	wc, err := writeapi.New(cfg.WriteAPI, auth, writeapi.WithTransport(rt), writeapi.WithAttemptObserver(m.Attempt))
 	if err != nil {
 		return nil, fmt.Errorf("writeapi client: %w", err)
@@ -152,6 +163,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		pcl.Close()
 	}
 	popt := []pipeline.Option{pipeline.WithLogger(deps.Logger), pipeline.WithObserver(m)}
+	if deps.RootsUnsampled {
+		popt = append(popt, pipeline.WithUnsampledTracer(deps.TracerProvider.Tracer("github.com/jft-gateway/jft-gateway/internal/pipeline")))
+	}
 	for _, o := range deps.Observers {
 		popt = append(popt, pipeline.WithObserver(o))
 	}
@@ -162,7 +176,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	}
 	ccfg := cfg.Consumer
 	ccfg.Topics = cfg.Pipeline.Topics()
-	kopts := append([]kgo.Opt{hooks, m.ConsumerHooks()}, deps.KafkaOpts...)
+	kopts := append([]kgo.Opt{consumerHooks, m.ConsumerHooks()}, deps.KafkaOpts...)
 	cons, err := consumer.NewWith(ccfg, pl.Handle, deps.Logger, copts, kopts...)
 	if err != nil {
 		closeAll()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,6 +258,55 @@ func traceContinuesFromInputToResult(t *testing.T, opts ...harnessOpt) {
 	}
 	if !sawHTTP {
 		t.Error("no HTTP client span in the input's trace")
+	}
+}
+
+// TestUnsampledTracesCarryTheirIDsWithoutSpans traces as the gateway does when nothing
+// exports (Deps.RootsUnsampled): an input whose trace is sampled gets its receive and HTTP
+// client spans; an unsampled one, and one with no trace, get none, yet the WriteAPI call and
+// the result still carry their trace id.
+func TestUnsampledTracesCarryTheirIDsWithoutSpans(t *testing.T) {
+	h := newHarness(t, withRootsUnsampled())
+	h.start(h.cfg)
+	g := newSamples(t, 5)
+	const sampled, unsampled = "4bf92f3577b34da6a3ce929d0e0e4736", "5bf92f3577b34da6a3ce929d0e0e4737"
+	tp := func(id, flags string) kgo.RecordHeader {
+		return kgo.RecordHeader{Key: "traceparent", Value: []byte("00-" + id + "-00f067aa0ba902b7-" + flags)}
+	}
+	evs := []samples.Event{g.Next(1), g.Next(1), g.Next(1)}
+	h.produce(
+		eventRecord("sampled", evs[0].Tenant, evs[0].Value, tp(sampled, "01")),
+		eventRecord("unsampled", evs[1].Tenant, evs[1].Value, tp(unsampled, "00")),
+		eventRecord("untraced", evs[2].Tenant, evs[2].Value),
+	)
+	got := h.waitResults(3, 30*time.Second, 0)
+	calls := map[string]bool{}
+	for _, e := range h.env.Sim.Accepted() {
+		calls[e.TraceID] = true
+	}
+	spanKinds := map[string][]trace.SpanKind{}
+	for _, s := range h.spans.Ended() {
+		id := s.SpanContext().TraceID().String()
+		spanKinds[id] = append(spanKinds[id], s.SpanKind())
+	}
+	for event, want := range map[string]string{"sampled": sampled, "unsampled": unsampled, "untraced": ""} {
+		if len(got[event]) != 1 {
+			t.Fatalf("%s: %d results", event, len(got[event]))
+		}
+		id := got[event][0].res.TraceID
+		if want != "" && id != want || len(id) != 32 {
+			t.Errorf("%s: result traceId %q, want %q", event, id, want)
+		}
+		if !calls[id] {
+			t.Errorf("%s: no WriteAPI call carried trace %s (calls: %v)", event, id, calls)
+		}
+		kinds := spanKinds[id]
+		switch {
+		case event == "sampled" && (!slices.Contains(kinds, trace.SpanKindClient) || !slices.Contains(kinds, trace.SpanKindConsumer)):
+			t.Errorf("sampled: spans %v, want the receive (consumer) and HTTP client spans", kinds)
+		case event != "sampled" && len(kinds) > 0:
+			t.Errorf("%s: %d spans recorded for an unsampled trace", event, len(kinds))
+		}
 	}
 }
 

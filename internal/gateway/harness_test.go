@@ -40,14 +40,19 @@ type harness struct {
 type harnessOpt func(*harnessOptions)
 
 type harnessOptions struct {
-	env        map[string]string
-	sim        map[string]string
-	partitions int
+	env            map[string]string
+	sim            map[string]string
+	partitions     int
+	rootsUnsampled bool
 }
 
 func withEnv(k, v string) harnessOpt  { return func(o *harnessOptions) { o.env[k] = v } }
 func withSim(k, v string) harnessOpt  { return func(o *harnessOptions) { o.sim[k] = v } }
 func withPartitions(n int) harnessOpt { return func(o *harnessOptions) { o.partitions = n } }
+
+// withRootsUnsampled traces as the gateway does when nothing exports: sampled by parent,
+// no trace started here (Deps.RootsUnsampled); spans still reach the recorder.
+func withRootsUnsampled() harnessOpt { return func(o *harnessOptions) { o.rootsUnsampled = true } }
 
 func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	t.Helper()
@@ -105,6 +110,15 @@ func newHarness(t testing.TB, opts ...harnessOpt) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.rootsUnsampled {
+		_ = tracing.Shutdown(ctx)
+		tracing = &telemetry.Tracing{
+			Provider: sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())),
+				sdktrace.WithSpanProcessor(spans)),
+			Propagator:     tracing.Propagator,
+			RootsUnsampled: true,
+		}
+	}
 	t.Cleanup(func() { _ = tracing.Shutdown(context.Background()) })
 	cl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ConsumeTopics(cfg.Producer.ResultsTopic),
 		kgo.ProducerBatchMaxBytes(devenv.MaxMessageBytes),
@@ -126,7 +140,8 @@ func (h *harness) start(cfg gateway.Config) (stop func() error) {
 		h.t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	g, err := gateway.New(ctx, cfg, gateway.Deps{Logger: log, TracerProvider: h.tracer.Provider, Propagator: h.tracer.Propagator})
+	g, err := gateway.New(ctx, cfg, gateway.Deps{Logger: log, TracerProvider: h.tracer.Provider, Propagator: h.tracer.Propagator,
+		RootsUnsampled: h.tracer.RootsUnsampled})
 	if err != nil {
 		cancel()
 		h.t.Fatal(err)

@@ -71,6 +71,7 @@ type Pipeline struct {
 	sender    Sender
 	publisher Publisher
 	tracer    *kotel.Tracer
+	unsampled trace.Tracer // nil: every process span comes from kotel
 	log       *slog.Logger
 	observers []Observer
 	tenantObs []TenantObserver
@@ -95,6 +96,12 @@ func WithObserver(o Observer) Option {
 		}
 	}
 }
+
+// WithUnsampledTracer makes the process span of a record whose trace is not sampled with
+// t, without the attributes kotel computes for it: with a provider that samples by parent
+// and starts no trace of its own (gateway.Deps.RootsUnsampled), nobody would see them. The
+// span still gives the record its trace and span ids for the WriteAPI call and the result.
+func WithUnsampledTracer(t trace.Tracer) Option { return func(p *Pipeline) { p.unsampled = t } }
 
 // WithClock replaces time.Now (tests).
 func WithClock(now func() time.Time) Option { return func(p *Pipeline) { p.now = now } }
@@ -123,7 +130,7 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 	received := p.now()
 	// The process span continues the record's trace (kotel extracted it into r.Context);
 	// it is moved onto ctx so that cancellation still reaches the HTTP call.
-	_, span := p.tracer.WithProcessSpan(r)
+	span := p.processSpan(r)
 	defer span.End()
 	ctx = trace.ContextWithSpan(ctx, span)
 
@@ -163,6 +170,21 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 		p.held(res.Tenant, false)
 	}
 	return nil
+}
+
+// processSpan starts the record's process span, continuing the trace kotel (or the
+// gateway's receive hook) extracted into r.Context.
+func (p *Pipeline) processSpan(r *kgo.Record) trace.Span {
+	if p.unsampled != nil && !trace.SpanContextFromContext(r.Context).IsSampled() {
+		parent := r.Context
+		if parent == nil {
+			parent = context.Background()
+		}
+		_, span := p.unsampled.Start(parent, "process", trace.WithSpanKind(trace.SpanKindConsumer))
+		return span
+	}
+	_, span := p.tracer.WithProcessSpan(r)
+	return span
 }
 
 // held tells the tenant observers whether tenant's records are being held.

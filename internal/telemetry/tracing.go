@@ -30,6 +30,9 @@ const (
 type Tracing struct {
 	Provider   *sdktrace.TracerProvider
 	Propagator propagation.TextMapPropagator
+	// RootsUnsampled: Provider samples by parent and never samples a trace that starts
+	// here (nothing exports), so a span is sampled only under a sampled parent.
+	RootsUnsampled bool
 }
 
 // Shutdown flushes and stops the exporter, if any.
@@ -98,8 +101,9 @@ func Setup(ctx context.Context, service, version string, getenv func(string) str
 		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
 	t := &Tracing{
-		Provider:   sdktrace.NewTracerProvider(opts...),
-		Propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		Provider:       sdktrace.NewTracerProvider(opts...),
+		Propagator:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		RootsUnsampled: exporter == ExporterNone && len(extra) == 0,
 	}
 	otel.SetTracerProvider(t.Provider)
 	otel.SetTextMapPropagator(t.Propagator)

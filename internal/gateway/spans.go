@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kotel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Spans that no sampler keeps still cost: kotel builds eight attributes and a span for
+// every fetched record, and otelhttp a span, request attributes and metric attributes for
+// every call. With Deps.RootsUnsampled (the provider samples by parent and starts no trace
+// of its own, as telemetry.Setup makes it when nothing exports), a span can only be
+// sampled when its parent is, so the two wrappers below skip the instrumentation for
+// unsampled parents and only carry the trace context on. The process span is still made
+// for every record, its ids go into the WriteAPI call and the result, but without kotel's
+// attributes when unsampled (pipeline.WithUnsampledTracer).
+
+// receiveSpans is kotel's consumer hook, made only for records whose trace is sampled.
+// Other records get the extracted trace context, which the process span continues.
+type receiveSpans struct {
+	tracer *kotel.Tracer
+	prop   propagation.TextMapPropagator
+}
+
+var (
+	_ kgo.HookFetchRecordBuffered   = receiveSpans{}
+	_ kgo.HookFetchRecordUnbuffered = receiveSpans{}
+)
+
+func (h receiveSpans) OnFetchRecordBuffered(r *kgo.Record) {
+	parent := r.Context
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx := h.prop.Extract(parent, kotel.NewRecordCarrier(r))
+	if trace.SpanContextFromContext(ctx).IsSampled() {
+		h.tracer.OnFetchRecordBuffered(r)
+		return
+	}
+	r.Context = ctx
+}
+
+// OnFetchRecordUnbuffered ends the receive span, if one was made (ending the extracted
+// remote context is a no-op).
+func (h receiveSpans) OnFetchRecordUnbuffered(r *kgo.Record, polled bool) {
+	h.tracer.OnFetchRecordUnbuffered(r, polled)
+}
+
+// clientSpans sends a request through otelhttp when its parent span is sampled, and
+// otherwise straight to base with the trace context injected.
+type clientSpans struct {
+	traced, base http.RoundTripper
+	prop         propagation.TextMapPropagator
+}
+
+func (t clientSpans) RoundTrip(r *http.Request) (*http.Response, error) {
+	if trace.SpanContextFromContext(r.Context()).IsSampled() {
+		return t.traced.RoundTrip(r)
+	}
+	r2 := new(http.Request) // a RoundTripper must not change the caller's request
+	*r2 = *r
+	r2.Header = r.Header.Clone()
+	t.prop.Inject(r.Context(), propagation.HeaderCarrier(r2.Header))
+	return t.base.RoundTrip(r2)
+}
