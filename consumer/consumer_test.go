@@ -118,10 +118,8 @@ func TestCommitStopsAtTheOldestUnfinishedRecord(t *testing.T) {
 	cfg.MaxInFlightPerPartition = 64
 	r := start(t, cfg, func(ctx context.Context, rec *kgo.Record) error {
 		if rec.Offset == 5 {
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := held(ctx, release); err != nil {
+				return err
 			}
 		}
 		s.add(rec)
@@ -188,14 +186,7 @@ func TestBackpressurePausesTheFullPartition(t *testing.T) {
 	cfg := k.config()
 	cfg.MaxInFlightPerPartition = 8
 	cfg.FetchMaxBytes, cfg.FetchMaxPartitionBytes = 1<<20, 16<<10
-	r := start(t, cfg, func(ctx context.Context, _ *kgo.Record) error {
-		select {
-		case <-block:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
+	r := start(t, cfg, func(ctx context.Context, _ *kgo.Record) error { return held(ctx, block) })
 	waitFor(t, 30*time.Second, "the partition to pause", func() bool {
 		st := r.c.Stats()
 		return len(st) == 1 && st[0].Paused && st[0].InFlight == 8
@@ -413,10 +404,8 @@ func TestRecordsWaitingForTheirKeyHoldNoSlot(t *testing.T) {
 	cfg.MaxInFlight, cfg.MaxInFlightPerPartition = 2, 8
 	r := start(t, cfg, func(ctx context.Context, rec *kgo.Record) error {
 		if rec.Offset == 0 {
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := held(ctx, release); err != nil {
+				return err
 			}
 		}
 		s.add(rec)
@@ -452,12 +441,7 @@ func TestOnePartitionCanUseTheWholeInstance(t *testing.T) {
 				break
 			}
 		}
-		select {
-		case <-release:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return held(ctx, release)
 	})
 	waitFor(t, 30*time.Second, "24 records of the partition in flight", func() bool { return active.Load() == 24 })
 	close(release)

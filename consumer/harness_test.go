@@ -164,6 +164,17 @@ func (s *seen) distinct() int {
 	return len(s.count)
 }
 
+// held blocks a handler until release is closed, or returns ctx's error when the record is
+// cancelled first.
+func held(ctx context.Context, release <-chan struct{}) error {
+	select {
+	case <-release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // waitFor waits until cond holds, polling on notifications, or fails after d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
