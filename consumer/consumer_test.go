@@ -49,14 +49,11 @@ func TestKeyOrderUnderConcurrency(t *testing.T) {
 	const n = 400
 	k.produce(n, func(i int) string { return fmt.Sprint("tenant-", i%10) })
 	s := newSeen()
-	var active, maxActive atomic.Int32
+	var active concurrency
 	r := start(t, k.config(), func(_ context.Context, rec *kgo.Record) error {
-		a := active.Add(1)
-		for m := maxActive.Load(); a > m && !maxActive.CompareAndSwap(m, a); m = maxActive.Load() {
-		}
+		defer active.enter()()
 		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 		s.add(rec)
-		active.Add(-1)
 		return nil
 	})
 	waitFor(t, 30*time.Second, "all records handled", func() bool { return s.distinct() == n })
@@ -68,8 +65,8 @@ func TestKeyOrderUnderConcurrency(t *testing.T) {
 			}
 		}
 	}
-	if maxActive.Load() < 2 {
-		t.Errorf("at most %d records in flight: keys were not handled concurrently", maxActive.Load())
+	if active.peak.Load() < 2 {
+		t.Errorf("at most %d records in flight: keys were not handled concurrently", active.peak.Load())
 	}
 }
 
@@ -79,18 +76,15 @@ func TestPartitionOrderIsStrict(t *testing.T) {
 	k.produce(n, func(i int) string { return fmt.Sprint(i) }) // every key different
 	var mu sync.Mutex
 	var offs []int64
-	var active, maxActive atomic.Int32
+	var active concurrency
 	cfg := k.config()
 	cfg.Ordering = OrderPartition
 	r := start(t, cfg, func(_ context.Context, rec *kgo.Record) error {
-		if a := active.Add(1); a > maxActive.Load() {
-			maxActive.Store(a)
-		}
+		defer active.enter()()
 		time.Sleep(time.Duration(rand.IntN(500)) * time.Microsecond)
 		mu.Lock()
 		offs = append(offs, rec.Offset)
 		mu.Unlock()
-		active.Add(-1)
 		return nil
 	})
 	waitFor(t, 30*time.Second, "all handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(offs) == n })
@@ -100,8 +94,8 @@ func TestPartitionOrderIsStrict(t *testing.T) {
 			t.Fatalf("position %d handled offset %d", i, offs[i])
 		}
 	}
-	if maxActive.Load() != 1 {
-		t.Errorf("%d records of one partition in flight in partition mode", maxActive.Load())
+	if active.peak.Load() != 1 {
+		t.Errorf("%d records of one partition in flight in partition mode", active.peak.Load())
 	}
 }
 
@@ -431,23 +425,16 @@ func TestOnePartitionCanUseTheWholeInstance(t *testing.T) {
 	cfg := k.config()
 	cfg.Ordering, cfg.MaxInFlight, cfg.MaxInFlightPerPartition = OrderUnordered, 24, 0
 	release := make(chan struct{})
-	var active, maxActive atomic.Int32
+	var active concurrency
 	r := start(t, cfg, func(ctx context.Context, _ *kgo.Record) error {
-		n := active.Add(1)
-		defer active.Add(-1)
-		for {
-			m := maxActive.Load()
-			if n <= m || maxActive.CompareAndSwap(m, n) {
-				break
-			}
-		}
+		defer active.enter()()
 		return held(ctx, release)
 	})
-	waitFor(t, 30*time.Second, "24 records of the partition in flight", func() bool { return active.Load() == 24 })
+	waitFor(t, 30*time.Second, "24 records of the partition in flight", func() bool { return active.now.Load() == 24 })
 	close(release)
 	waitFor(t, 30*time.Second, "commit of everything", func() bool { return k.committed()[0] == 100 })
 	r.shutdown(t)
-	if m := maxActive.Load(); m != 24 {
+	if m := active.peak.Load(); m != 24 {
 		t.Errorf("at most %d in flight, want the instance limit 24", m)
 	}
 }

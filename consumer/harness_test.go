@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,6 +163,17 @@ func (s *seen) distinct() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.count)
+}
+
+// concurrency tracks how many handlers run at once, and the most that ever did.
+type concurrency struct{ now, peak atomic.Int32 }
+
+// enter counts a handler in; call the returned function when it leaves.
+func (c *concurrency) enter() (leave func()) {
+	n := c.now.Add(1)
+	for m := c.peak.Load(); n > m && !c.peak.CompareAndSwap(m, n); m = c.peak.Load() {
+	}
+	return func() { c.now.Add(-1) }
 }
 
 // held blocks a handler until release is closed, or returns ctx's error when the record is

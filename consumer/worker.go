@@ -60,6 +60,7 @@ type worker struct {
 
 type slot struct {
 	rec  *kgo.Record
+	key  string // the record's key as a map key, under key ordering
 	done bool
 }
 
@@ -179,12 +180,12 @@ func (w *worker) next() (s *slot, resume, ok bool) {
 		if w.c.cfg.Ordering != OrderKey {
 			return s, resume, true
 		}
-		k := string(rec.Key)
-		if waiting, busy := w.keyWait[k]; busy {
-			w.keyWait[k] = append(waiting, s) // started by finish, after its predecessor
+		s.key = string(rec.Key)
+		if waiting, busy := w.keyWait[s.key]; busy {
+			w.keyWait[s.key] = append(waiting, s) // started by finish, after its predecessor
 			continue
 		}
-		w.keyWait[k] = nil
+		w.keyWait[s.key] = nil
 		return s, resume, true
 	}
 	return nil, resume, false
@@ -228,15 +229,14 @@ func (w *worker) finish(s *slot, ok bool) {
 	s.done = ok
 	var next *slot
 	if w.c.cfg.Ordering == OrderKey {
-		k := string(s.rec.Key)
-		waiting := w.keyWait[k]
+		waiting := w.keyWait[s.key]
 		switch {
 		case len(waiting) > 0 && w.ctx.Err() == nil:
-			next, w.keyWait[k] = waiting[0], waiting[1:]
+			next, w.keyWait[s.key] = waiting[0], waiting[1:]
 		default:
 			// Cancelled: what still waits is never started, and stays uncommitted.
 			w.inflight -= len(waiting)
-			delete(w.keyWait, k)
+			delete(w.keyWait, s.key)
 		}
 	}
 	var last *kgo.Record
