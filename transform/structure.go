@@ -15,13 +15,57 @@ import (
 type element struct {
 	name     string
 	typ      reflect.Type // element type (for arrays: of the items)
+	kind     valueKind    // how a value of typ is checked
+	info     *typeInfo    // kindStruct: the element table of typ
 	array    bool
 	required bool
 	choice   string // the choice group's base name (medication for medication[x]), if any
+	// choiceIdx is the choice group's index in its typeInfo.choiceBases (-1: none).
+	choiceIdx int
+	// defName is the element's name in definition paths: name, or medication[x].
+	defName string
+	// accepted holds the values of a code element (kindCode) that samply's enum took,
+	// as they are met: bounded by the value set, so only refusals call UnmarshalJSON again.
+	accepted *sync.Map
+}
+
+// valueKind is how a JSON value of an element's Go type is checked.
+type valueKind uint8
+
+const (
+	kindOther    valueKind = iota // not checked further
+	kindResource                  // json.RawMessage: a resource (Bundle.entry.resource, contained)
+	kindCode                      // one of samply's code enums
+	kindDecimal                   // json.Number
+	kindString
+	kindBool
+	kindInt
+	kindStruct
+)
+
+func kindOf(t reflect.Type) valueKind {
+	switch {
+	case t == rawMessage:
+		return kindResource
+	case isCode(t):
+		return kindCode
+	case t == jsonNumber:
+		return kindDecimal
+	case t.Kind() == reflect.String:
+		return kindString
+	case t.Kind() == reflect.Bool:
+		return kindBool
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return kindInt
+	case t.Kind() == reflect.Struct:
+		return kindStruct
+	}
+	return kindOther
 }
 
 // typeInfo is the element table of one Go type.
 type typeInfo struct {
+	typ      reflect.Type
 	elements map[string]*element
 	// choices maps a choice base name to its members and whether one is required.
 	choices map[string]choiceGroup
@@ -101,14 +145,33 @@ var typeSuffixes = []string{
 	"Expression", "ParameterDefinition", "RelatedArtifact", "TriggerDefinition", "UsageContext", "Dosage", "Meta",
 }
 
-var typeCache sync.Map // reflect.Type → *typeInfo
+// typeInfos are the element tables of every type reachable from resourceTypes, built at
+// init and read-only after it.
+var typeInfos = map[reflect.Type]*typeInfo{}
 
-// infoOf returns the element table of t, built once.
-func infoOf(t reflect.Type) *typeInfo {
-	if v, ok := typeCache.Load(t); ok {
-		return v.(*typeInfo)
+// resourceInfos are the element tables of resourceTypes, by resource name.
+var resourceInfos = map[string]*typeInfo{}
+
+// codeValues are the accepted-value caches of samply's code enums, one per enum type.
+var codeValues = map[reflect.Type]*sync.Map{}
+
+// maxChoiceGroups bounds a type's choice groups: the walker counts them in bit sets.
+const maxChoiceGroups = 64
+
+func init() {
+	for name, t := range resourceTypes {
+		resourceInfos[name] = infoOf(t)
 	}
-	ti := &typeInfo{elements: map[string]*element{}, choices: map[string]choiceGroup{}}
+}
+
+// infoOf returns the element table of t, built once (at init, with the tables of every
+// type its elements reach).
+func infoOf(t reflect.Type) *typeInfo {
+	if ti, ok := typeInfos[t]; ok {
+		return ti
+	}
+	ti := &typeInfo{typ: t, elements: map[string]*element{}, choices: map[string]choiceGroup{}}
+	typeInfos[t] = ti // before the elements' own tables: FHIR types nest themselves (Extension)
 	bases := map[string][]*element{}
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -117,7 +180,7 @@ func infoOf(t reflect.Type) *typeInfo {
 		if name == "" || name == "-" {
 			continue
 		}
-		e := &element{name: name, required: !strings.Contains(opts, "omitempty")}
+		e := &element{name: name, defName: name, choiceIdx: -1, required: !strings.Contains(opts, "omitempty")}
 		ft := f.Type
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
@@ -128,6 +191,7 @@ func infoOf(t reflect.Type) *typeInfo {
 			ft = ft.Elem()
 		}
 		e.typ = ft
+		e.kind = kindOf(ft)
 		ti.elements[name] = e
 		for _, s := range typeSuffixes {
 			if base, ok := strings.CutSuffix(name, s); ok && base != "" && base[len(base)-1] >= 'a' && base[len(base)-1] <= 'z' {
@@ -143,6 +207,7 @@ func infoOf(t reflect.Type) *typeInfo {
 		g := choiceGroup{}
 		for _, e := range es {
 			e.choice = base
+			e.defName = base + "[x]"
 			g.members = append(g.members, e.name)
 			if e.required {
 				g.required = true
@@ -159,8 +224,26 @@ func infoOf(t reflect.Type) *typeInfo {
 	}
 	sort.Strings(ti.required)
 	sort.Strings(ti.choiceBases)
-	v, _ := typeCache.LoadOrStore(t, ti)
-	return v.(*typeInfo)
+	if len(ti.choiceBases) > maxChoiceGroups {
+		panic("transform: " + t.String() + " has more choice groups than the walker counts")
+	}
+	for i, base := range ti.choiceBases {
+		for _, m := range ti.choices[base].members {
+			ti.elements[m].choiceIdx = i
+		}
+	}
+	for _, e := range ti.elements {
+		switch e.kind {
+		case kindStruct:
+			e.info = infoOf(e.typ)
+		case kindCode:
+			if codeValues[e.typ] == nil {
+				codeValues[e.typ] = &sync.Map{}
+			}
+			e.accepted = codeValues[e.typ]
+		}
+	}
+	return ti
 }
 
 var (

@@ -88,7 +88,7 @@ func (t *Transformer) Transform(in Input) (jft.Command, error) {
 	if !supported(rt) {
 		return cmd, jft.Permanentf(jft.CodeUnsupportedResource, "resourceType must be Bundle, Composition or MedicationDispense")
 	}
-	if issues := t.validate(rt, doc, in.Value); len(issues.errors) > 0 {
+	if issues := t.validate(rt, doc); len(issues.errors) > 0 {
 		first := issues.errors[0]
 		return cmd, &jft.Error{Code: first.Code, Permanent: true, Issues: issues.errors,
 			Message: fmt.Sprintf("%d problem(s); first: %s at %s", len(issues.errors), first.Code, first.Path)}
@@ -144,28 +144,6 @@ func (t *Transformer) ack(cmd *jft.Command, value []byte) error {
 	}
 	cmd.ResourceID = v.ResourceID
 	return nil
-}
-
-// decode parses the event once into a generic tree (numbers kept exact); duplicate keys
-// and trailing data are refused.
-func decode(value []byte) (map[string]any, error) {
-	if !utf8.Valid(value) {
-		return nil, jft.Permanentf(jft.CodeInvalidJSON, "event is not UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(value))
-	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		return nil, jft.Permanentf(jft.CodeInvalidJSON, "event is not valid JSON")
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, jft.Permanentf(jft.CodeInvalidJSON, "event has data after its JSON value")
-	}
-	m, ok := doc.(map[string]any)
-	if !ok {
-		return nil, jft.Permanentf(jft.CodeFHIRStructure, "event must be a JSON object (a FHIR resource)")
-	}
-	return m, nil
 }
 
 func supported(rt string) bool {

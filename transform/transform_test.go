@@ -315,6 +315,8 @@ func TestRecordLevelRules(t *testing.T) {
 		{"over the size limit, not parsed", event("915933149", big), jft.CodeSizeLimit, "915933149"},
 		{"not JSON", event("915933149", []byte(`{"resourceType":`)), jft.CodeInvalidJSON, "915933149"},
 		{"trailing data", event("915933149", append(append([]byte{}, valid...), []byte(" {}")...)), jft.CodeInvalidJSON, "915933149"},
+		{"trailing stray brace", event("915933149", append(append([]byte{}, valid...), []byte("\n}")...)), jft.CodeInvalidJSON, "915933149"},
+		{"trailing white space", event("915933149", append(append([]byte{}, valid...), []byte(" \r\n\t")...)), "", "915933149"},
 		{"not an object", event("915933149", []byte(`["Composition"]`)), jft.CodeFHIRStructure, "915933149"},
 		{"unsupported type", event("915933149", []byte(`{"resourceType":"Patient"}`)), jft.CodeUnsupportedResource, "915933149"},
 		{"bad source system header", Input{Kind: jft.KindEvent, Key: []byte("915933149"), Value: valid, Headers: []Header{{Key: "nhn-source-system", Value: []byte("a\nb")}}}, jft.CodeHeaderInvalid, ""},

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
@@ -18,10 +18,15 @@ type findings struct {
 	errors, warnings []jft.Issue
 }
 
-// walker validates one parsed event.
+// walker validates one parsed event. Walkers are pooled: a walk allocates little beyond
+// the issues it finds.
 type walker struct {
 	t *Transformer
 	findings
+	// path is the current element's path ("Bundle.entry[0].resource"), grown on the way
+	// down and cut back on the way up; it becomes a string only in an issue.
+	path         []byte
+	keys         []string // the objects' sorted keys on the way down, as a stack
 	fullURLs     map[string]bool
 	references   []ref
 	containedIDs map[string]bool
@@ -33,137 +38,182 @@ type walker struct {
 
 type ref struct{ path, target string }
 
+var walkers = sync.Pool{New: func() any {
+	return &walker{fullURLs: map[string]bool{}, containedIDs: map[string]bool{}, seenEntries: map[string]bool{}}
+}}
+
 var identifierType = reflect.TypeFor[fhir.Identifier]()
 var referenceType = reflect.TypeFor[fhir.Reference]()
+var bundleEntryType = reflect.TypeFor[fhir.BundleEntry]()
 
-func (w *walker) fail(code jft.Code, path, msg string) {
+// enter appends .name to the path and returns the length that leave restores.
+func (w *walker) enter(name string) int {
+	n := len(w.path)
+	w.path = append(append(w.path, '.'), name...)
+	return n
+}
+
+// enterIndex appends [i] to the path.
+func (w *walker) enterIndex(i int) int {
+	n := len(w.path)
+	w.path = append(strconv.AppendInt(append(w.path, '['), int64(i), 10), ']')
+	return n
+}
+
+func (w *walker) leave(n int) { w.path = w.path[:n] }
+
+// fail records an error at the current path.
+func (w *walker) fail(code jft.Code, msg string) {
 	if w.lenient > 0 && strings.HasPrefix(string(code), "FHIR_") {
-		w.warn(code, path, msg)
+		w.warn(code, msg)
 		return
 	}
 	if len(w.errors) < jft.MaxIssues {
-		w.errors = append(w.errors, jft.Issue{Severity: jft.SeverityError, Code: code, Path: path, Message: msg})
+		w.errors = append(w.errors, jft.Issue{Severity: jft.SeverityError, Code: code, Path: string(w.path), Message: msg})
 	}
 }
 
-func (w *walker) warn(code jft.Code, path, msg string) {
+// failAt records an error at the current path's child name.
+func (w *walker) failAt(name string, code jft.Code, msg string) {
+	n := w.enter(name)
+	w.fail(code, msg)
+	w.leave(n)
+}
+
+func (w *walker) warn(code jft.Code, msg string) {
 	if len(w.warnings) < jft.MaxIssues {
-		w.warnings = append(w.warnings, jft.Issue{Severity: jft.SeverityWarning, Code: code, Path: path, Message: msg})
+		w.warnings = append(w.warnings, jft.Issue{Severity: jft.SeverityWarning, Code: code, Path: string(w.path), Message: msg})
 	}
 }
 
 // validate checks the structure of doc against R4 and the identifier rules, and the
 // references inside a Bundle.
-func (t *Transformer) validate(rt string, doc map[string]any, _ []byte) findings {
-	w := &walker{t: t, fullURLs: map[string]bool{}, containedIDs: map[string]bool{}, seenEntries: map[string]bool{}}
-	w.resource(rt, rt, doc)
+func (t *Transformer) validate(rt string, doc map[string]any) findings {
+	w := walkers.Get().(*walker)
+	defer func() {
+		w.t, w.findings, w.lenient = nil, findings{}, 0
+		w.path, w.keys, w.references = w.path[:0], w.keys[:0], w.references[:0]
+		clear(w.fullURLs)
+		clear(w.containedIDs)
+		clear(w.seenEntries)
+		walkers.Put(w)
+	}()
+	w.t = t
+	w.path = append(w.path, rt...)
+	w.resource(rt, doc)
 	for _, r := range w.references {
+		w.path = append(w.path[:0], r.path...)
 		switch {
 		case strings.HasPrefix(r.target, "urn:uuid:") && !w.fullURLs[r.target]:
-			w.fail(jft.CodeFHIRReference, r.path, "urn:uuid reference does not resolve to an entry's fullUrl in this Bundle")
+			w.fail(jft.CodeFHIRReference, "urn:uuid reference does not resolve to an entry's fullUrl in this Bundle")
 		case strings.HasPrefix(r.target, "#") && len(r.target) > 1 && !w.containedIDs[r.target[1:]]:
-			w.fail(jft.CodeFHIRReference, r.path, "#reference does not resolve to a contained resource")
+			w.fail(jft.CodeFHIRReference, "#reference does not resolve to a contained resource")
 		}
 	}
 	return w.findings
 }
 
-// resource checks one resource (top level, Bundle entry or contained).
-func (w *walker) resource(path, rt string, obj map[string]any) {
-	typ, ok := resourceTypes[rt]
+// resource checks one resource (top level, Bundle entry or contained) at the current path.
+func (w *walker) resource(rt string, obj map[string]any) {
+	ti, ok := resourceInfos[rt]
 	if !ok {
 		msg := "resource type " + strconv.Quote(rt) + " is not checked by the gateway"
 		if w.t.cfg.UnknownResourceTypes == ModeReject {
-			w.fail(jft.CodeFHIRStructure, path, msg)
+			w.fail(jft.CodeFHIRStructure, msg)
 		} else {
-			w.warn(jft.CodeFHIRStructure, path, msg)
+			w.warn(jft.CodeFHIRStructure, msg)
 		}
 		return
 	}
 	def := ""
-	if _, ok := defElements[rt+".meta"]; ok {
+	if _, ok := defIndex[defKey{rt, "meta"}]; ok {
 		def = rt // its generated definition applies
 	}
 	if !slices.Contains(ResourceTypes, rt) && w.t.cfg.BundleResources == ModeWarn {
 		w.lenient++
 		defer func() { w.lenient-- }()
 	}
-	w.object(path, def, obj, typ, true)
+	w.object(def, obj, ti, true)
 }
 
-// object checks a JSON object against the Go type of its FHIR element.
-// def is the definition path of obj ("MedicationDispense.performer") when the generated
-// tables describe it, else "".
-func (w *walker) object(path, def string, obj map[string]any, typ reflect.Type, isResource bool) {
-	ti := infoOf(typ)
-	keys := make([]string, 0, len(obj))
+// object checks a JSON object, at the current path, against the element table of its
+// FHIR element. def is the definition path of obj ("MedicationDispense.performer") when
+// the generated tables describe it, else "".
+func (w *walker) object(def string, obj map[string]any, ti *typeInfo, isResource bool) {
+	// The keys in sorted order, kept on the walker's stack of keys: nested objects push
+	// theirs above and cut them off again.
+	base := len(w.keys)
 	for k := range obj {
-		keys = append(keys, k)
+		w.keys = append(w.keys, k)
 	}
-	sort.Strings(keys)
-	chosen := map[string]int{}
-	for _, k := range keys {
+	slices.Sort(w.keys[base:])
+	end := len(w.keys)
+	defer func() { w.keys = w.keys[:base] }()
+	var chosen, chosenTwice uint64 // choice groups met, and met more than once
+	for i := base; i < end; i++ {
+		k := w.keys[i]
 		v := obj[k]
-		p := path + "." + k
+		n := w.enter(k)
 		switch {
 		case isResource && k == "resourceType":
-			continue
 		case isResource && k == "contained":
-			w.contained(p, v)
-			continue
+			w.contained(v)
 		case k == "modifierExtension":
-			w.fail(jft.CodeFHIRModifierExt, p, "modifierExtension changes the meaning of its element and none is understood by the gateway")
-			continue
+			w.fail(jft.CodeFHIRModifierExt, "modifierExtension changes the meaning of its element and none is understood by the gateway")
 		case strings.HasPrefix(k, "_"):
 			if e := ti.elements[k[1:]]; e == nil || e.typ.Kind() == reflect.Struct {
-				w.unknown(p, "primitive extension of an element that is not a primitive of this type")
+				w.unknown("primitive extension of an element that is not a primitive of this type")
 			} else if _, isObj := v.(map[string]any); !isObj {
 				if _, isArr := v.([]any); !isArr {
-					w.fail(jft.CodeFHIRStructure, p, "primitive extension must be an object (or an array for a repeating element)")
+					w.fail(jft.CodeFHIRStructure, "primitive extension must be an object (or an array for a repeating element)")
 				}
 			}
-			continue
+		default:
+			e := ti.elements[k]
+			if e == nil {
+				w.unknown("element not defined for this type in FHIR R4")
+				break
+			}
+			if e.choiceIdx >= 0 {
+				bit := uint64(1) << e.choiceIdx
+				chosenTwice |= chosen & bit
+				chosen |= bit
+			}
+			w.value(w.definition(def, e), v, e)
 		}
-		e := ti.elements[k]
-		if e == nil {
-			w.unknown(p, "element not defined for this type in FHIR R4")
-			continue
-		}
-		if e.choice != "" {
-			chosen[e.choice]++
-		}
-		w.value(p, w.definition(def, k, e), v, e)
+		w.leave(n)
 	}
 	for _, name := range ti.required {
 		if _, ok := obj[name]; !ok {
 			if _, ext := obj["_"+name]; !ext {
-				w.fail(jft.CodeFHIRRequired, path+"."+name, "required element is missing")
+				w.failAt(name, jft.CodeFHIRRequired, "required element is missing")
 			}
 		}
 	}
-	for _, base := range ti.choiceBases {
-		g := ti.choices[base]
-		switch n := chosen[base]; {
-		case n > 1:
-			w.fail(jft.CodeFHIRChoice, path+"."+base+"[x]", "more than one type given for a choice element")
-		case n == 0 && g.required:
-			w.fail(jft.CodeFHIRChoice, path+"."+base+"[x]", "required choice element is missing")
+	for i, base := range ti.choiceBases {
+		bit := uint64(1) << i
+		switch {
+		case chosenTwice&bit != 0:
+			w.failAt(base+"[x]", jft.CodeFHIRChoice, "more than one type given for a choice element")
+		case chosen&bit == 0 && ti.choices[base].required:
+			w.failAt(base+"[x]", jft.CodeFHIRChoice, "required choice element is missing")
 		}
 	}
-	if typ == identifierType {
-		w.identifier(path, obj)
-	}
-	if typ == referenceType {
+	switch ti.typ {
+	case identifierType:
+		w.identifier(obj)
+	case referenceType:
 		if s, ok := obj["reference"].(string); ok {
-			w.references = append(w.references, ref{path: path + ".reference", target: s})
+			n := w.enter("reference")
+			w.references = append(w.references, ref{path: string(w.path), target: s})
+			w.leave(n)
 		}
-	}
-	if typ == bundleEntryType {
+	case bundleEntryType:
 		if s, ok := obj["fullUrl"].(string); ok && s != "" {
 			// bdl-7: entries may share a fullUrl only with different meta.versionId.
 			key := s + "|" + versionID(obj["resource"])
 			if w.seenEntries[key] {
-				w.fail(jft.CodeFHIRInvariant, path+".fullUrl", "fullUrl is not unique in the Bundle (bdl-7)")
+				w.failAt("fullUrl", jft.CodeFHIRInvariant, "fullUrl is not unique in the Bundle (bdl-7)")
 			}
 			w.seenEntries[key] = true
 			w.fullURLs[s] = true
@@ -171,34 +221,34 @@ func (w *walker) object(path, def string, obj map[string]any, typ reflect.Type, 
 	}
 }
 
-var bundleEntryType = reflect.TypeFor[fhir.BundleEntry]()
-
-func (w *walker) unknown(path, msg string) {
+func (w *walker) unknown(msg string) {
 	if w.t.cfg.UnknownElements == ModeWarn {
-		w.warn(jft.CodeFHIRUnknown, path, msg)
+		w.warn(jft.CodeFHIRUnknown, msg)
 		return
 	}
-	w.fail(jft.CodeFHIRUnknown, path, msg)
+	w.fail(jft.CodeFHIRUnknown, msg)
 }
 
-func (w *walker) contained(path string, v any) {
+func (w *walker) contained(v any) {
 	arr, ok := v.([]any)
 	if !ok {
-		w.fail(jft.CodeFHIRCardinality, path, "contained must be an array")
+		w.fail(jft.CodeFHIRCardinality, "contained must be an array")
 		return
 	}
 	for i, item := range arr {
-		p := path + "[" + strconv.Itoa(i) + "]"
+		n := w.enterIndex(i)
 		obj, ok := item.(map[string]any)
 		rt, _ := obj["resourceType"].(string)
-		if !ok || rt == "" {
-			w.fail(jft.CodeFHIRStructure, p, "contained entry must be a resource with a resourceType")
-			continue
+		switch {
+		case !ok || rt == "":
+			w.fail(jft.CodeFHIRStructure, "contained entry must be a resource with a resourceType")
+		default:
+			if id, ok := obj["id"].(string); ok {
+				w.containedIDs[id] = true
+			}
+			w.resource(rt, obj)
 		}
-		if id, ok := obj["id"].(string); ok {
-			w.containedIDs[id] = true
-		}
-		w.resource(p, rt, obj)
+		w.leave(n)
 	}
 }
 
@@ -210,120 +260,117 @@ type elementDef struct {
 }
 
 // definition looks a property up in the generated tables.
-func (w *walker) definition(parent, name string, e *element) elementDef {
+func (w *walker) definition(parent string, e *element) elementDef {
 	if parent == "" {
 		return elementDef{}
 	}
-	base := name
-	if e.choice != "" {
-		base = e.choice + "[x]"
-	}
-	dp := parent + "." + base
-	de, ok := defElements[dp]
+	d, ok := defIndex[defKey{parent, e.defName}]
 	if !ok {
 		return elementDef{}
 	}
-	if de.contentReference != "" {
-		dp = de.contentReference
-	}
-	return elementDef{path: dp, fhirType: fhirTypeOf(de, name, e.choice), valueSet: de.valueSet}
+	return elementDef{path: d.path, fhirType: fhirTypeOf(d.de, e.name, e.choice), valueSet: d.de.valueSet}
 }
 
 // value checks an element's JSON value against its cardinality, then its type.
-func (w *walker) value(path string, d elementDef, v any, e *element) {
+func (w *walker) value(d elementDef, v any, e *element) {
 	arr, isArr := v.([]any)
 	if e.array {
 		if !isArr {
-			w.fail(jft.CodeFHIRCardinality, path, "element repeats in FHIR R4 and must be a JSON array")
+			w.fail(jft.CodeFHIRCardinality, "element repeats in FHIR R4 and must be a JSON array")
 			return
 		}
 		if len(arr) == 0 {
-			w.fail(jft.CodeFHIREmpty, path, "empty arrays are not allowed in FHIR JSON")
+			w.fail(jft.CodeFHIREmpty, "empty arrays are not allowed in FHIR JSON")
 			return
 		}
 		for i, item := range arr {
-			w.single(path+"["+strconv.Itoa(i)+"]", d, item, e.typ)
+			n := w.enterIndex(i)
+			w.single(d, item, e)
+			w.leave(n)
 		}
 		return
 	}
 	if isArr {
-		w.fail(jft.CodeFHIRCardinality, path, "element does not repeat in FHIR R4 and must not be a JSON array")
+		w.fail(jft.CodeFHIRCardinality, "element does not repeat in FHIR R4 and must not be a JSON array")
 		return
 	}
-	w.single(path, d, v, e.typ)
+	w.single(d, v, e)
 }
 
-// single checks one value of Go type typ (and, when the generated tables describe it, of
+// single checks one value of e's Go type (and, when the generated tables describe it, of
 // FHIR type d.fhirType with d.valueSet).
-func (w *walker) single(path string, d elementDef, v any, typ reflect.Type) {
+func (w *walker) single(d elementDef, v any, e *element) {
 	if v == nil {
-		w.fail(jft.CodeFHIREmpty, path, "null is not allowed in FHIR JSON")
+		w.fail(jft.CodeFHIREmpty, "null is not allowed in FHIR JSON")
 		return
 	}
-	switch {
-	case typ == rawMessage:
+	switch e.kind {
+	case kindResource:
 		obj, ok := v.(map[string]any)
 		rt, _ := obj["resourceType"].(string)
 		if !ok || rt == "" {
-			w.fail(jft.CodeFHIRStructure, path, "must be a resource with a resourceType")
+			w.fail(jft.CodeFHIRStructure, "must be a resource with a resourceType")
 			return
 		}
-		w.resource(path, rt, obj)
-	case isCode(typ):
+		w.resource(rt, obj)
+	case kindCode:
 		s, ok := v.(string)
 		if !ok {
-			w.fail(jft.CodeFHIRStructure, path, "a code must be a JSON string")
+			w.fail(jft.CodeFHIRStructure, "a code must be a JSON string")
 			return
 		}
 		if s == "" {
-			w.fail(jft.CodeFHIREmpty, path, "empty strings are not allowed in FHIR JSON")
+			w.fail(jft.CodeFHIREmpty, "empty strings are not allowed in FHIR JSON")
 			return
 		}
-		q := []byte(strconv.Quote(s))
-		if err := reflect.New(typ).Interface().(json.Unmarshaler).UnmarshalJSON(q); err != nil {
-			w.fail(jft.CodeFHIRCode, path, "code is not in the element's required value set")
-			return
+		if _, ok := e.accepted.Load(s); !ok {
+			q := []byte(strconv.Quote(s))
+			if err := reflect.New(e.typ).Interface().(json.Unmarshaler).UnmarshalJSON(q); err != nil {
+				w.fail(jft.CodeFHIRCode, "code is not in the element's required value set")
+				return
+			}
+			e.accepted.Store(s, struct{}{})
 		}
-		w.primitive(path, d, s)
-	case typ == jsonNumber:
+		w.primitive(d, s)
+	case kindDecimal:
 		if _, ok := v.(json.Number); !ok {
-			w.fail(jft.CodeFHIRStructure, path, "a decimal must be a JSON number")
+			w.fail(jft.CodeFHIRStructure, "a decimal must be a JSON number")
 		}
-	case typ.Kind() == reflect.String:
+	case kindString:
 		s, ok := v.(string)
 		if !ok {
-			w.fail(jft.CodeFHIRStructure, path, "must be a JSON string")
+			w.fail(jft.CodeFHIRStructure, "must be a JSON string")
 			return
 		}
 		if strings.TrimSpace(s) == "" {
-			w.fail(jft.CodeFHIREmpty, path, "empty or blank strings are not allowed in FHIR JSON")
+			w.fail(jft.CodeFHIREmpty, "empty or blank strings are not allowed in FHIR JSON")
 			return
 		}
-		w.primitive(path, d, s)
-	case typ.Kind() == reflect.Bool:
+		w.primitive(d, s)
+	case kindBool:
 		if _, ok := v.(bool); !ok {
-			w.fail(jft.CodeFHIRStructure, path, "must be true or false")
+			w.fail(jft.CodeFHIRStructure, "must be true or false")
 		}
-	case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Uint64:
+	case kindInt:
 		n, ok := v.(json.Number)
 		if !ok {
-			w.fail(jft.CodeFHIRStructure, path, "must be a JSON number")
+			w.fail(jft.CodeFHIRStructure, "must be a JSON number")
 			return
 		}
 		if _, err := strconv.ParseInt(n.String(), 10, 64); err != nil {
-			w.fail(jft.CodeFHIRFormat, path, "must be an integer")
+			w.fail(jft.CodeFHIRFormat, "must be an integer")
 		}
-	case typ.Kind() == reflect.Struct:
+	case kindStruct:
 		obj, ok := v.(map[string]any)
 		if !ok {
-			w.fail(jft.CodeFHIRStructure, path, "must be a JSON object")
+			w.fail(jft.CodeFHIRStructure, "must be a JSON object")
 			return
 		}
 		if len(obj) == 0 {
-			w.fail(jft.CodeFHIREmpty, path, "empty objects are not allowed in FHIR JSON")
+			w.fail(jft.CodeFHIREmpty, "empty objects are not allowed in FHIR JSON")
 			return
 		}
-		w.object(path, childDef(d), obj, typ, false)
+		w.object(childDef(d), obj, e.info, false)
 	}
 }
 
@@ -335,56 +382,58 @@ func childDef(d elementDef) string {
 	case "", "BackboneElement", "Element":
 		return d.path
 	}
-	if _, ok := defElements[d.fhirType+".id"]; ok {
+	if ownTable[d.fhirType] {
 		return d.fhirType
 	}
 	return d.path
 }
 
 // primitive checks a string primitive against its R4 format and required value set.
-func (w *walker) primitive(path string, d elementDef, s string) {
-	if re := primitiveFormats[d.fhirType]; re != nil && !re.MatchString(s) {
-		w.fail(jft.CodeFHIRFormat, path, "value is not a valid FHIR "+d.fhirType)
+func (w *walker) primitive(d elementDef, s string) {
+	if ok := formatChecks[d.fhirType]; ok != nil && !ok(s) {
+		w.fail(jft.CodeFHIRFormat, "value is not a valid FHIR "+d.fhirType)
 		return
 	}
 	if d.valueSet != "" && d.fhirType == "code" && !requiredCodes[d.valueSet][s] {
-		w.fail(jft.CodeFHIRCode, path, "code is not in the element's required value set")
+		w.fail(jft.CodeFHIRCode, "code is not in the element's required value set")
 	}
 }
 
-// identifier applies the identity and organisation number rules to an Identifier.
-func (w *walker) identifier(path string, obj map[string]any) {
+// identifier applies the identity and organisation number rules to an Identifier at the
+// current path.
+func (w *walker) identifier(obj map[string]any) {
 	system, _ := obj["system"].(string)
 	value, _ := obj["value"].(string)
 	if value == "" {
 		return
 	}
-	p := path + ".value"
+	n := w.enter("value")
+	defer w.leave(n)
 	switch system {
 	case SystemFNR, SystemDNR:
-		n, code := ParseNIN(value, w.t.cfg.SyntheticNINMonthOffsets)
+		nin, code := ParseNIN(value, w.t.cfg.SyntheticNINMonthOffsets)
 		if code != "" {
-			w.fail(code, p, ninMessage(code))
+			w.fail(code, ninMessage(code))
 			return
 		}
-		if n.Kind == KindHNR {
-			w.fail(jft.CodeNINFormat, p, "an H-number (month + 40) is not a fødselsnummer or D-number")
+		if nin.Kind == KindHNR {
+			w.fail(jft.CodeNINFormat, "an H-number (month + 40) is not a fødselsnummer or D-number")
 			return
 		}
-		if code := w.t.ninPolicy(n); code != "" {
-			w.fail(code, p, "identity number not allowed in the "+w.t.cfg.Environment+" environment")
+		if code := w.t.ninPolicy(nin); code != "" {
+			w.fail(code, "identity number not allowed in the "+w.t.cfg.Environment+" environment")
 		}
 	case SystemFHN:
 		if _, code := ParseNIN(value, w.t.cfg.SyntheticNINMonthOffsets); code == jft.CodeNINFormat || code == jft.CodeNINChecksum {
-			w.fail(code, p, ninMessage(code))
+			w.fail(code, ninMessage(code))
 		}
 	case SystemOrgnr:
 		if code := CheckOrgnr(value); code != "" {
-			w.fail(code, p, "organisation number must be 9 digits with a valid mod-11 check digit")
+			w.fail(code, "organisation number must be 9 digits with a valid mod-11 check digit")
 			return
 		}
 		if code := w.t.orgnrPolicy(value); code != "" {
-			w.fail(code, p, "organisation number not allowed in the "+w.t.cfg.Environment+" environment")
+			w.fail(code, "organisation number not allowed in the "+w.t.cfg.Environment+" environment")
 		}
 	}
 }
