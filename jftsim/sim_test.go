@@ -74,6 +74,8 @@ func TestWriteAPIRules(t *testing.T) {
 		{"valid Bundle", "test", "Bundle", `{"resourceType":"Bundle","type":"collection","entry":[{"resource":` + validDispense + `}]}`, 202, ""},
 		{"unsupported type", "test", "Patient", `{"resourceType":"Patient"}`, 404, ""},
 		{"invalid JSON", "test", "Composition", `{"resourceType":`, 400, ""},
+		{"data after the JSON value", "test", "Composition", validComposition + " }", 400, ""},
+		{"white space after the JSON value", "test", "Composition", validComposition + " \n", 202, ""},
 		{"resourceType differs from endpoint", "test", "Composition", validDispense, 400, "resourceType"},
 		{"author as a single object", "test", "Composition", strings.Replace(validComposition, `"author":[{"identifier":{"system":"urn:oid:2.16.578.1.12.4.1.4.101","value":"312229544"}}]`, `"author":{"display":"x"}`, 1), 400, "Composition.author"},
 		{"coding as a single object", "test", "Composition", strings.Replace(validComposition, `"coding":[{"system":"http://loinc.org","code":"11488-4"}]`, `"coding":{"code":"11488-4"}`, 1), 400, "Composition.type.coding"},

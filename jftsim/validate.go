@@ -77,7 +77,8 @@ func (s *Sim) check(endpoint string, body []byte) []ooIssue {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
+	// RFC 8259: one value, with white space around it and nothing else.
+	if err := dec.Decode(&v); err != nil || len(bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n")) > 0 {
 		return []ooIssue{{Severity: "error", Code: "structure", Diagnostics: "The request body is not valid JSON."}}
 	}
 	obj, ok := v.(map[string]any)
