@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,7 @@ func main() {
 type options struct {
 	records    int
 	latency    time.Duration
+	linger     time.Duration
 	tenants    int
 	partitions int
 	ordering   string
@@ -89,7 +91,15 @@ type Report struct {
 	LoadPerSec          float64   `json:"loadRecordsPerSec"`
 	LoadResults         int       `json:"loadResults"`
 	P50MS, P95MS, P99MS float64
-	Errors              int `json:"nonAcceptedResults"`
+	// The latency phase split at the result record's timestamp (set by the gateway's client
+	// when it produces the result): input produced → result produced (the bench producer's
+	// linger, the input's fetch, validation, the WriteAPI call), then result produced →
+	// readable here (the result's produce, commit and fetch).
+	ToResultP50MS float64 `json:"toResultP50MS"`
+	ToResultP99MS float64 `json:"toResultP99MS"`
+	DeliveryP50MS float64 `json:"deliveryP50MS"`
+	DeliveryP99MS float64 `json:"deliveryP99MS"`
+	Errors        int     `json:"nonAcceptedResults"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -106,6 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.gateway, "gateway", "", "the jft-gateway binary (default: go build it)")
 	fs.StringVar(&o.brokers, "brokers", "", "real Kafka brokers (default: kfake in this process)")
 	fs.Var(&o.extraEnv, "env", "extra KEY=VALUE for the gateway, repeatable")
+	fs.DurationVar(&o.linger, "linger", 10*time.Millisecond, "the bench producer's linger (franz-go's default is 10ms; it is part of the measured latency)")
 	fs.StringVar(&o.jsonOut, "json", "", "also append the report as a JSON line to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -146,7 +157,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ProducerBatchMaxBytes(devenv.MaxMessageBytes), kgo.MaxBufferedRecords(20000))
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(env.Brokers...), kgo.ProducerBatchMaxBytes(devenv.MaxMessageBytes), kgo.MaxBufferedRecords(20000),
+		kgo.ProducerLinger(o.linger))
 	if err != nil {
 		return err
 	}
@@ -247,9 +259,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if _, _, err := res.waitFor(ctx, o.records+n, 10*time.Minute); err != nil {
 			return err
 		}
-		lat := res.loadLatencies()
+		lat, toResult, delivery := res.loadLatencies()
 		rep.LoadPerSec, rep.LoadResults = rate, len(lat)
 		rep.P50MS, rep.P95MS, rep.P99MS = pct(lat, 50), pct(lat, 95), pct(lat, 99)
+		rep.ToResultP50MS, rep.ToResultP99MS = pct(toResult, 50), pct(toResult, 99)
+		rep.DeliveryP50MS, rep.DeliveryP99MS = pct(delivery, 50), pct(delivery, 99)
 	}
 	stopSampling()
 	rep.PeakRSSMB, _ = procStatus(pid, "VmHWM")
@@ -262,6 +276,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "| %d | %s | %s | %d | %.0f | %.0f | %.0f | %.0f / %.0f / %.0f ms | %.0f µs | %.0f MB | %d |\n",
 		rep.Records, o.latency, o.ordering, o.tenants, rep.DrainPerSec, rep.InFlightBound, rep.LoadPerSec,
 		rep.P50MS, rep.P95MS, rep.P99MS, rep.CPUMicrosPer, rep.PeakRSSMB, rep.MaxConcurrent)
+	if o.load > 0 {
+		fmt.Fprintf(stdout, "latency split at the result's timestamp: input produced → result produced %.0f / %.0f ms (p50 / p99), result produced → readable %.0f / %.0f ms\n",
+			rep.ToResultP50MS, rep.ToResultP99MS, rep.DeliveryP50MS, rep.DeliveryP99MS)
+	}
 	fmt.Fprintf(stdout, "sustained (10th to 90th percentile result of the drain): %.0f records/s, %.0f %% of the in-flight bound\n",
 		rep.SustainedPerSec, 100*rep.SustainedPerSec/max(rep.InFlightBound, 1))
 	if rep.Errors > 0 {
@@ -337,6 +355,8 @@ type results struct {
 	times     []time.Time // result record timestamps, in arrival order
 	loadFrom  int
 	latencies []time.Duration
+	toResult  []time.Duration // input produced → result record's timestamp
+	delivery  []time.Duration // result record's timestamp → readable here
 	bad       int
 	wake      chan struct{}
 	sent      sync.Map // event id → when the load phase produced it
@@ -367,6 +387,8 @@ func (r *results) consume(ctx context.Context, cl *kgo.Client) {
 			if n, err := strconv.Atoi(strings.TrimPrefix(res.EventID, "b-")); err == nil && n >= r.loadFrom && r.loadFrom > 0 {
 				if sent, ok := r.sent.Load(res.EventID); ok {
 					r.latencies = append(r.latencies, now.Sub(sent.(time.Time)))
+					r.toResult = append(r.toResult, rec.Timestamp.Sub(sent.(time.Time)))
+					r.delivery = append(r.delivery, now.Sub(rec.Timestamp))
 				}
 			}
 		})
@@ -399,10 +421,11 @@ func (r *results) notAccepted() int { r.mu.Lock(); defer r.mu.Unlock(); return r
 
 func (r *results) markLoad(from int) { r.mu.Lock(); r.loadFrom = from; r.mu.Unlock() }
 
-func (r *results) loadLatencies() []time.Duration {
+// loadLatencies returns the latency phase's end-to-end latencies and their two parts.
+func (r *results) loadLatencies() (total, toResult, delivery []time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]time.Duration(nil), r.latencies...)
+	return slices.Clone(r.latencies), slices.Clone(r.toResult), slices.Clone(r.delivery)
 }
 
 // waitFor waits until n distinct results arrived and returns the first and last result
