@@ -89,6 +89,7 @@ type Consumer struct {
 	log      *slog.Logger
 	cl       *kgo.Client
 	sem      chan struct{}
+	runners  *runners
 	commitCh chan struct{}
 	protocol string
 
@@ -126,6 +127,7 @@ func NewWith(cfg Config, h Handler, log *slog.Logger, copts []Option, extra ...k
 	c := &Consumer{
 		cfg: cfg, h: h, log: log,
 		sem:      make(chan struct{}, cfg.MaxInFlight),
+		runners:  newRunners(),
 		commitCh: make(chan struct{}, 1),
 		workers:  map[string]map[int32]*worker{},
 	}
@@ -344,6 +346,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	lcancel()
 	c.cl.CloseAllowingRebalance()
+	c.runners.close()
 	return err
 }
 

@@ -152,7 +152,7 @@ func (w *worker) dispatch() {
 			return
 		}
 		w.handlers.Add(1)
-		go w.run(s, true)
+		w.c.runners.Go(func() { w.run(s, true) })
 	}
 }
 
@@ -264,7 +264,7 @@ func (w *worker) finish(s *slot, ok bool) {
 	w.mu.Unlock()
 	if next != nil {
 		w.handlers.Add(1) // the caller is a handler itself, so handlers cannot reach zero first
-		go w.run(next, false)
+		w.c.runners.Go(func() { w.run(next, false) })
 	}
 	if mark {
 		w.c.commitSoon()
