@@ -280,8 +280,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "latency split at the result's timestamp: input produced → result produced %.0f / %.0f ms (p50 / p99), result produced → readable %.0f / %.0f ms\n",
 			rep.ToResultP50MS, rep.ToResultP99MS, rep.DeliveryP50MS, rep.DeliveryP99MS)
 	}
-	fmt.Fprintf(stdout, "sustained (10th to 90th percentile result of the drain): %.0f records/s, %.0f %% of the in-flight bound\n",
-		rep.SustainedPerSec, 100*rep.SustainedPerSec/max(rep.InFlightBound, 1))
+	fmt.Fprintf(stdout, "sustained (10th to 90th percentile result of the drain): %.0f records/s", rep.SustainedPerSec)
+	if rep.InFlightBound > 0 { // none at 0 ms
+		fmt.Fprintf(stdout, ", %.0f %% of the in-flight bound", 100*rep.SustainedPerSec/rep.InFlightBound)
+	}
+	fmt.Fprintln(stdout)
 	if rep.Errors > 0 {
 		fmt.Fprintf(stdout, "warning: %d results were not accepted\n", rep.Errors)
 	}
