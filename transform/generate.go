@@ -32,7 +32,7 @@ var primitiveFormats = map[string]*regexp.Regexp{
 }
 
 // formatChecks check a value against primitiveFormats: by the regular expression, or, for
-// the types met most often, by an equivalent scan of the bytes (TestFormatScansMatchTheSpec
+// the types met most often, by an equivalent scan of the bytes (FuzzFormatScansMatchTheSpec
 // holds each scan to its expression).
 var formatChecks = func() map[string]func(string) bool {
 	m := map[string]func(string) bool{}

@@ -161,7 +161,7 @@ func (w *walker) object(def string, obj map[string]any, ti *typeInfo, isResource
 		case k == "modifierExtension":
 			w.fail(jft.CodeFHIRModifierExt, "modifierExtension changes the meaning of its element and none is understood by the gateway")
 		case strings.HasPrefix(k, "_"):
-			if e := ti.elements[k[1:]]; e == nil || e.typ.Kind() == reflect.Struct {
+			if e := ti.elements[k[1:]]; e == nil || e.kind == kindStruct {
 				w.unknown("primitive extension of an element that is not a primitive of this type")
 			} else if _, isObj := v.(map[string]any); !isObj {
 				if _, isArr := v.([]any); !isArr {
