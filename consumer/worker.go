@@ -256,7 +256,9 @@ func (w *worker) finish(s *slot, ok bool) {
 	}
 	if i > 0 {
 		w.completed += int64(i)
-		w.pending = append(w.pending[:0:0], w.pending[i:]...)
+		n := copy(w.pending, w.pending[i:]) // in place: no new array per completion
+		clear(w.pending[n:])
+		w.pending = w.pending[:n]
 	}
 	if mark {
 		w.c.cl.MarkCommitRecords(last)

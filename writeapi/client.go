@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/jft-gateway/jft-gateway/internal/jft"
 )
 
@@ -58,6 +60,7 @@ type Client struct {
 	base  *url.URL
 	auth  Authorizer
 	http  *http.Client
+	prop  propagation.TextMapPropagator // nil: no trace headers of our own
 	sleep func(context.Context, time.Duration) error
 	rand  func(n int64) int64
 	// observe is told every attempt (metrics).
@@ -93,6 +96,12 @@ type Option func(*Client)
 // WithTransport sets the HTTP transport (the gateway wraps NewTransport with otelhttp).
 func WithTransport(rt http.RoundTripper) Option {
 	return func(c *Client) { c.http.Transport = rt }
+}
+
+// WithPropagator has every request carry the trace context of its ctx in headers
+// (traceparent), whether or not a span is recorded for the call.
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(c *Client) { c.prop = p }
 }
 
 // WithAttemptObserver has f told every attempt once its fate (retried or not) is known. f
@@ -256,6 +265,9 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, cmd jft.Command, 
 		req.Header.Set("Content-Type", c.cfg.ContentType)
 	}
 	req.Header.Set("Accept", "application/fhir+json, application/json")
+	if c.prop != nil {
+		c.prop.Inject(actx, propagation.HeaderCarrier(req.Header))
+	}
 	if src := cmd.SourceSystem; src != "" {
 		req.Header.Set("nhn-source-system", src)
 	} else if c.cfg.SourceSystem != "" {

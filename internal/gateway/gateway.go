@@ -123,9 +123,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		otelhttp.WithPropagators(deps.Propagator),
 	)
 	if deps.RootsUnsampled {
-		rt = clientSpans{traced: rt, base: base, prop: deps.Propagator}
+		rt = clientSpans{traced: rt, base: base}
 	}
-	wc, err := writeapi.New(cfg.WriteAPI, auth, writeapi.WithTransport(rt), writeapi.WithAttemptObserver(m.Attempt))
+	wc, err := writeapi.New(cfg.WriteAPI, auth, writeapi.WithTransport(rt), writeapi.WithPropagator(deps.Propagator),
+		writeapi.WithAttemptObserver(m.Attempt))
 	if err != nil {
 		return nil, fmt.Errorf("writeapi client: %w", err)
 	}

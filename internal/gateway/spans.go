@@ -51,19 +51,15 @@ func (h receiveSpans) OnFetchRecordUnbuffered(r *kgo.Record, polled bool) {
 }
 
 // clientSpans sends a request through otelhttp when its parent span is sampled, and
-// otherwise straight to base with the trace context injected.
+// otherwise straight to base. The writeapi client puts the trace context into every request
+// itself (writeapi.WithPropagator), so an unsampled call still carries its trace id.
 type clientSpans struct {
 	traced, base http.RoundTripper
-	prop         propagation.TextMapPropagator
 }
 
 func (t clientSpans) RoundTrip(r *http.Request) (*http.Response, error) {
 	if trace.SpanContextFromContext(r.Context()).IsSampled() {
 		return t.traced.RoundTrip(r)
 	}
-	r2 := new(http.Request) // a RoundTripper must not change the caller's request
-	*r2 = *r
-	r2.Header = r.Header.Clone()
-	t.prop.Inject(r.Context(), propagation.HeaderCarrier(r2.Header))
-	return t.base.RoundTrip(r2)
+	return t.base.RoundTrip(r)
 }
