@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -13,8 +15,69 @@ import (
 	"github.com/jft-gateway/jft-gateway/internal/jft"
 )
 
-// decoders are reused between events: a jsontext.Decoder keeps its state stacks.
-var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+// builders are reused between events: a builder keeps its decoder's state stacks and its
+// own stacks of pending members and items.
+var builders = sync.Pool{New: func() any { return new(builder) }}
+
+// object is a JSON object of the tree: its members in the byte order of their names, each
+// name once, with the last value given (as encoding/json keeps it). The walker visits
+// members in this order, which makes its findings' order stable.
+type object []member
+
+type member struct {
+	name  string
+	value any
+}
+
+// array is a JSON array of the tree.
+type array []any
+
+// lookup returns the value of name and whether o has it; a nil o has nothing.
+func (o *object) lookup(name string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
+	ms := *o
+	if len(ms) <= 8 {
+		for i := range ms {
+			if ms[i].name == name {
+				return ms[i].value, true
+			}
+		}
+		return nil, false
+	}
+	i, ok := slices.BinarySearchFunc(ms, name, func(m member, n string) int { return strings.Compare(m.name, n) })
+	if !ok {
+		return nil, false
+	}
+	return ms[i].value, true
+}
+
+// get returns the value of name, nil when o does not have it.
+func (o *object) get(name string) any {
+	v, _ := o.lookup(name)
+	return v
+}
+
+// builder reads one document into a tree. Members and items wait on its stacks until their
+// object or array closes; then they are copied, sorted, into storage carved from chunks
+// that belong to that one tree, so that a tree costs a few allocations, not one or two per
+// object and array.
+type builder struct {
+	dec     jsontext.Decoder
+	members []member
+	items   []any
+	// The current tree's chunks. A chunk is never grown in place (that would move what
+	// the tree points to): a full one is left to the tree and a new one started.
+	objs     []object
+	arrs     []array
+	memStore []member
+	anyStore []any
+}
+
+// names holds every element name of the generated tables (and "_" + name, and
+// "resourceType"), so that a name in an event becomes a string without an allocation.
+var names = map[string]string{}
 
 // decodeOptions keep encoding/json's reading of a document (FuzzDecodeAgreesWithEncodingJSON
 // holds decode to it): a repeated name keeps its last value, and an escaped lone surrogate
@@ -24,24 +87,38 @@ var decodeOptions = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsont
 // emptyInput is what a pooled decoder reads between events, so that it holds no event.
 var emptyInput = new(bytes.Buffer)
 
-// decode parses the event once into a generic tree, as encoding/json with UseNumber would
-// (objects as map[string]any, arrays as []any, numbers as json.Number, kept exact), in
-// one pass of jsontext's tokenizer. Anything after the value but white space is refused.
-func decode(value []byte) (map[string]any, error) {
+// decode parses the event once into a tree (objects as *object, arrays as *array, strings,
+// numbers as json.Number kept exact, booleans and nil) that holds what encoding/json with
+// UseNumber reads, in one pass of jsontext's tokenizer. Anything after the value but white
+// space is refused.
+func decode(value []byte) (*object, error) {
 	if !utf8.Valid(value) {
 		return nil, jft.Permanentf(jft.CodeInvalidJSON, "event is not UTF-8")
 	}
-	dec := decoders.Get().(*jsontext.Decoder)
-	defer func() { dec.Reset(emptyInput); decoders.Put(dec) }()
-	dec.Reset(bytes.NewBuffer(value), decodeOptions...)
-	doc, err := tree(dec)
+	b := builders.Get().(*builder)
+	defer func() {
+		b.dec.Reset(emptyInput)
+		clear(b.members[:cap(b.members)])
+		clear(b.items[:cap(b.items)])
+		b.members, b.items = b.members[:0], b.items[:0]
+		b.objs, b.arrs, b.memStore, b.anyStore = nil, nil, nil, nil // the tree's now
+		builders.Put(b)
+	}()
+	// First chunks sized for a typical FHIR document of this length.
+	n := len(value)
+	b.objs = make([]object, 0, min(max(n/96, 8), 1024))
+	b.arrs = make([]array, 0, min(max(n/192, 4), 512))
+	b.memStore = make([]member, 0, min(max(n/32, 16), 4096))
+	b.anyStore = make([]any, 0, min(max(n/96, 8), 1024))
+	b.dec.Reset(bytes.NewBuffer(value), decodeOptions...)
+	doc, err := b.tree()
 	if err != nil {
 		return nil, jft.Permanentf(jft.CodeInvalidJSON, "event is not valid JSON")
 	}
-	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+	if _, err := b.dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return nil, jft.Permanentf(jft.CodeInvalidJSON, "event has data after its JSON value")
 	}
-	m, ok := doc.(map[string]any)
+	m, ok := doc.(*object)
 	if !ok {
 		return nil, jft.Permanentf(jft.CodeFHIRStructure, "event must be a JSON object (a FHIR resource)")
 	}
@@ -49,38 +126,43 @@ func decode(value []byte) (map[string]any, error) {
 }
 
 // tree reads one JSON value. Nesting is bounded by jsontext (10,000 levels).
-func tree(dec *jsontext.Decoder) (any, error) {
-	tok, err := dec.ReadToken()
+func (b *builder) tree() (any, error) {
+	tok, err := b.dec.ReadToken()
 	if err != nil {
 		return nil, err
 	}
 	switch tok.Kind() {
 	case '{':
-		m := map[string]any{}
-		for dec.PeekKind() != '}' {
-			name, err := dec.ReadToken()
+		mark := len(b.members)
+		for b.dec.PeekKind() != '}' {
+			name, err := b.name()
 			if err != nil {
 				return nil, err
 			}
-			k := name.String() // before the next read voids the token
-			v, err := tree(dec)
+			v, err := b.tree()
 			if err != nil {
 				return nil, err
 			}
-			m[k] = v
+			b.members = append(b.members, member{name, v})
 		}
-		_, err := dec.ReadToken()
-		return m, err
+		o := b.object(b.members[mark:])
+		clear(b.members[mark:])
+		b.members = b.members[:mark]
+		_, err := b.dec.ReadToken()
+		return o, err
 	case '[':
-		a := []any{}
-		for dec.PeekKind() != ']' {
-			v, err := tree(dec)
+		mark := len(b.items)
+		for b.dec.PeekKind() != ']' {
+			v, err := b.tree()
 			if err != nil {
 				return nil, err
 			}
-			a = append(a, v)
+			b.items = append(b.items, v)
 		}
-		_, err := dec.ReadToken()
+		a := b.array(b.items[mark:])
+		clear(b.items[mark:])
+		b.items = b.items[:mark]
+		_, err := b.dec.ReadToken()
 		return a, err
 	case '"':
 		return tok.String(), nil
@@ -92,4 +174,57 @@ func tree(dec *jsontext.Decoder) (any, error) {
 		return false, nil
 	}
 	return nil, nil // 'n'
+}
+
+// object stores ms, sorted by name with each name's last value, as a new object.
+func (b *builder) object(ms []member) *object {
+	slices.SortStableFunc(ms, func(x, y member) int { return strings.Compare(x.name, y.name) })
+	n := 0
+	for i := range ms {
+		if i+1 < len(ms) && ms[i+1].name == ms[i].name {
+			continue // a later value of the same name follows
+		}
+		ms[n] = ms[i]
+		n++
+	}
+	if cap(b.memStore)-len(b.memStore) < n {
+		b.memStore = make([]member, 0, max(n, 2*cap(b.memStore)))
+	}
+	at := len(b.memStore)
+	b.memStore = append(b.memStore, ms[:n]...)
+	if len(b.objs) == cap(b.objs) {
+		b.objs = make([]object, 0, 2*cap(b.objs))
+	}
+	b.objs = append(b.objs, b.memStore[at:len(b.memStore):len(b.memStore)])
+	return &b.objs[len(b.objs)-1]
+}
+
+// array stores items as a new array.
+func (b *builder) array(items []any) *array {
+	if cap(b.anyStore)-len(b.anyStore) < len(items) {
+		b.anyStore = make([]any, 0, max(len(items), 2*cap(b.anyStore)))
+	}
+	at := len(b.anyStore)
+	b.anyStore = append(b.anyStore, items...)
+	if len(b.arrs) == cap(b.arrs) {
+		b.arrs = make([]array, 0, 2*cap(b.arrs))
+	}
+	b.arrs = append(b.arrs, b.anyStore[at:len(b.anyStore):len(b.anyStore)])
+	return &b.arrs[len(b.arrs)-1]
+}
+
+// name reads an object's name: a known element name without an allocation.
+func (b *builder) name() (string, error) {
+	raw, err := b.dec.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	if q := raw[1 : len(raw)-1]; bytes.IndexByte(q, '\\') < 0 {
+		if s, ok := names[string(q)]; ok {
+			return s, nil
+		}
+		return string(q), nil
+	}
+	u, err := jsontext.AppendUnquote(nil, raw)
+	return string(u), err
 }

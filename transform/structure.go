@@ -162,6 +162,12 @@ func init() {
 	for name, t := range resourceTypes {
 		resourceInfos[name] = infoOf(t)
 	}
+	names["resourceType"] = "resourceType"
+	for _, ti := range typeInfos {
+		for name := range ti.elements {
+			names[name], names["_"+name] = name, "_"+name
+		}
+	}
 }
 
 // infoOf returns the element table of t, built once (at init, with the tables of every

@@ -83,7 +83,7 @@ func (t *Transformer) Transform(in Input) (jft.Command, error) {
 	if err != nil {
 		return cmd, err
 	}
-	rt, _ := doc["resourceType"].(string)
+	rt, _ := doc.get("resourceType").(string)
 	cmd.ResourceType = rt
 	if !supported(rt) {
 		return cmd, jft.Permanentf(jft.CodeUnsupportedResource, "resourceType must be Bundle, Composition or MedicationDispense")

@@ -26,7 +26,6 @@ type walker struct {
 	// path is the current element's path ("Bundle.entry[0].resource"), grown on the way
 	// down and cut back on the way up; it becomes a string only in an issue.
 	path         []byte
-	keys         []string // the objects' sorted keys on the way down, as a stack
 	fullURLs     map[string]bool
 	references   []ref
 	containedIDs map[string]bool
@@ -88,11 +87,11 @@ func (w *walker) warn(code jft.Code, msg string) {
 
 // validate checks the structure of doc against R4 and the identifier rules, and the
 // references inside a Bundle.
-func (t *Transformer) validate(rt string, doc map[string]any) findings {
+func (t *Transformer) validate(rt string, doc *object) findings {
 	w := walkers.Get().(*walker)
 	defer func() {
 		w.t, w.findings, w.lenient = nil, findings{}, 0
-		w.path, w.keys, w.references = w.path[:0], w.keys[:0], w.references[:0]
+		w.path, w.references = w.path[:0], w.references[:0]
 		clear(w.fullURLs)
 		clear(w.containedIDs)
 		clear(w.seenEntries)
@@ -114,7 +113,7 @@ func (t *Transformer) validate(rt string, doc map[string]any) findings {
 }
 
 // resource checks one resource (top level, Bundle entry or contained) at the current path.
-func (w *walker) resource(rt string, obj map[string]any) {
+func (w *walker) resource(rt string, obj *object) {
 	ti, ok := resourceInfos[rt]
 	if !ok {
 		msg := "resource type " + strconv.Quote(rt) + " is not checked by the gateway"
@@ -139,20 +138,11 @@ func (w *walker) resource(rt string, obj map[string]any) {
 // object checks a JSON object, at the current path, against the element table of its
 // FHIR element. def is the definition path of obj ("MedicationDispense.performer") when
 // the generated tables describe it, else "".
-func (w *walker) object(def string, obj map[string]any, ti *typeInfo, isResource bool) {
-	// The keys in sorted order, kept on the walker's stack of keys: nested objects push
-	// theirs above and cut them off again.
-	base := len(w.keys)
-	for k := range obj {
-		w.keys = append(w.keys, k)
-	}
-	slices.Sort(w.keys[base:])
-	end := len(w.keys)
-	defer func() { w.keys = w.keys[:base] }()
+func (w *walker) object(def string, obj *object, ti *typeInfo, isResource bool) {
 	var chosen, chosenTwice uint64 // choice groups met, and met more than once
-	for i := base; i < end; i++ {
-		k := w.keys[i]
-		v := obj[k]
+	// In the byte order of the names, as decode stored them.
+	for _, m := range *obj {
+		k, v := m.name, m.value
 		n := w.enter(k)
 		switch {
 		case isResource && k == "resourceType":
@@ -163,8 +153,8 @@ func (w *walker) object(def string, obj map[string]any, ti *typeInfo, isResource
 		case strings.HasPrefix(k, "_"):
 			if e := ti.elements[k[1:]]; e == nil || e.kind == kindStruct {
 				w.unknown("primitive extension of an element that is not a primitive of this type")
-			} else if _, isObj := v.(map[string]any); !isObj {
-				if _, isArr := v.([]any); !isArr {
+			} else if _, isObj := v.(*object); !isObj {
+				if _, isArr := v.(*array); !isArr {
 					w.fail(jft.CodeFHIRStructure, "primitive extension must be an object (or an array for a repeating element)")
 				}
 			}
@@ -184,8 +174,8 @@ func (w *walker) object(def string, obj map[string]any, ti *typeInfo, isResource
 		w.leave(n)
 	}
 	for _, name := range ti.required {
-		if _, ok := obj[name]; !ok {
-			if _, ext := obj["_"+name]; !ext {
+		if _, ok := obj.lookup(name); !ok {
+			if _, ext := obj.lookup("_" + name); !ext {
 				w.failAt(name, jft.CodeFHIRRequired, "required element is missing")
 			}
 		}
@@ -203,15 +193,15 @@ func (w *walker) object(def string, obj map[string]any, ti *typeInfo, isResource
 	case identifierType:
 		w.identifier(obj)
 	case referenceType:
-		if s, ok := obj["reference"].(string); ok {
+		if s, ok := obj.get("reference").(string); ok {
 			n := w.enter("reference")
 			w.references = append(w.references, ref{path: string(w.path), target: s})
 			w.leave(n)
 		}
 	case bundleEntryType:
-		if s, ok := obj["fullUrl"].(string); ok && s != "" {
+		if s, ok := obj.get("fullUrl").(string); ok && s != "" {
 			// bdl-7: entries may share a fullUrl only with different meta.versionId.
-			key := s + "|" + versionID(obj["resource"])
+			key := s + "|" + versionID(obj.get("resource"))
 			if w.seenEntries[key] {
 				w.failAt("fullUrl", jft.CodeFHIRInvariant, "fullUrl is not unique in the Bundle (bdl-7)")
 			}
@@ -230,20 +220,20 @@ func (w *walker) unknown(msg string) {
 }
 
 func (w *walker) contained(v any) {
-	arr, ok := v.([]any)
+	arr, ok := v.(*array)
 	if !ok {
 		w.fail(jft.CodeFHIRCardinality, "contained must be an array")
 		return
 	}
-	for i, item := range arr {
+	for i, item := range *arr {
 		n := w.enterIndex(i)
-		obj, ok := item.(map[string]any)
-		rt, _ := obj["resourceType"].(string)
+		obj, ok := item.(*object)
+		rt, _ := obj.get("resourceType").(string)
 		switch {
 		case !ok || rt == "":
 			w.fail(jft.CodeFHIRStructure, "contained entry must be a resource with a resourceType")
 		default:
-			if id, ok := obj["id"].(string); ok {
+			if id, ok := obj.get("id").(string); ok {
 				w.containedIDs[id] = true
 			}
 			w.resource(rt, obj)
@@ -273,17 +263,17 @@ func (w *walker) definition(parent string, e *element) elementDef {
 
 // value checks an element's JSON value against its cardinality, then its type.
 func (w *walker) value(d elementDef, v any, e *element) {
-	arr, isArr := v.([]any)
+	arr, isArr := v.(*array)
 	if e.array {
 		if !isArr {
 			w.fail(jft.CodeFHIRCardinality, "element repeats in FHIR R4 and must be a JSON array")
 			return
 		}
-		if len(arr) == 0 {
+		if len(*arr) == 0 {
 			w.fail(jft.CodeFHIREmpty, "empty arrays are not allowed in FHIR JSON")
 			return
 		}
-		for i, item := range arr {
+		for i, item := range *arr {
 			n := w.enterIndex(i)
 			w.single(d, item, e)
 			w.leave(n)
@@ -306,8 +296,8 @@ func (w *walker) single(d elementDef, v any, e *element) {
 	}
 	switch e.kind {
 	case kindResource:
-		obj, ok := v.(map[string]any)
-		rt, _ := obj["resourceType"].(string)
+		obj, ok := v.(*object)
+		rt, _ := obj.get("resourceType").(string)
 		if !ok || rt == "" {
 			w.fail(jft.CodeFHIRStructure, "must be a resource with a resourceType")
 			return
@@ -361,12 +351,12 @@ func (w *walker) single(d elementDef, v any, e *element) {
 			w.fail(jft.CodeFHIRFormat, "must be an integer")
 		}
 	case kindStruct:
-		obj, ok := v.(map[string]any)
+		obj, ok := v.(*object)
 		if !ok {
 			w.fail(jft.CodeFHIRStructure, "must be a JSON object")
 			return
 		}
-		if len(obj) == 0 {
+		if len(*obj) == 0 {
 			w.fail(jft.CodeFHIREmpty, "empty objects are not allowed in FHIR JSON")
 			return
 		}
@@ -401,9 +391,9 @@ func (w *walker) primitive(d elementDef, s string) {
 
 // identifier applies the identity and organisation number rules to an Identifier at the
 // current path.
-func (w *walker) identifier(obj map[string]any) {
-	system, _ := obj["system"].(string)
-	value, _ := obj["value"].(string)
+func (w *walker) identifier(obj *object) {
+	system, _ := obj.get("system").(string)
+	value, _ := obj.get("value").(string)
 	if value == "" {
 		return
 	}
@@ -450,8 +440,8 @@ func ninMessage(code jft.Code) string {
 }
 
 func versionID(resource any) string {
-	r, _ := resource.(map[string]any)
-	m, _ := r["meta"].(map[string]any)
-	v, _ := m["versionId"].(string)
+	r, _ := resource.(*object)
+	m, _ := r.get("meta").(*object)
+	v, _ := m.get("versionId").(string)
 	return v
 }
