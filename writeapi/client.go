@@ -59,10 +59,14 @@ type Client struct {
 	cfg   Config
 	base  *url.URL
 	auth  Authorizer
-	http  *http.Client
+	rt    http.RoundTripper
 	prop  propagation.TextMapPropagator // nil: no trace headers of our own
 	sleep func(context.Context, time.Duration) error
 	rand  func(n int64) int64
+	// baseURL is base as a string, origin its scheme and host ("https://host").
+	baseURL, origin string
+	// The values of the fixed request headers, shared read-only by every request.
+	contentType, accept, sourceSystem []string
 	// observe is told every attempt (metrics).
 	observe func(Attempt)
 	// failing counts the answers in a row, across all requests, that show the WriteAPI
@@ -95,7 +99,7 @@ type Option func(*Client)
 
 // WithTransport sets the HTTP transport (the gateway wraps NewTransport with otelhttp).
 func WithTransport(rt http.RoundTripper) Option {
-	return func(c *Client) { c.http.Transport = rt }
+	return func(c *Client) { c.rt = rt }
 }
 
 // WithPropagator has every request carry the trace context of its ctx in headers
@@ -137,35 +141,37 @@ func New(cfg Config, auth Authorizer, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, base: base, auth: auth,
-		http:  &http.Client{CheckRedirect: noRedirects},
-		sleep: sleepCtx,
-		rand:  rand.Int64N,
+		baseURL:     base.String(),
+		origin:      base.Scheme + "://" + base.Host,
+		contentType: []string{cfg.ContentType},
+		accept:      []string{"application/fhir+json, application/json"},
+		sleep:       sleepCtx,
+		rand:        rand.Int64N,
 	}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.http.Transport == nil {
-		c.http.Transport = NewTransport(cfg)
+	if c.rt == nil {
+		c.rt = NewTransport(cfg)
+	}
+	if cfg.SourceSystem != "" {
+		c.sourceSystem = []string{cfg.SourceSystem}
 	}
 	return c, nil
 }
-
-// noRedirects returns 3xx answers to the caller: a redirect would re-send a health event
-// somewhere the configuration does not name.
-func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Send delivers cmd: POST <base><cmd.Path()> with cmd.Body verbatim. It returns the answer
 // of the last attempt (Attempts is set even on error) and, on failure, a *jft.Error:
 // permanent for a 4xx other than 408 and 429 (and for a permanent Authorizer error such as
 // an unknown tenant, before anything is sent), transient otherwise.
 func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
-	target := c.base.JoinPath(cmd.Path())
-	// JoinPath escapes '$'; JFT's paths use it literally, and DPoP's htu must match.
+	target := *c.base
+	// JFT's paths use '$' literally (no RawPath), and DPoP's htu must match.
 	target.RawPath = ""
 	target.Path = strings.TrimSuffix(c.base.Path, "/") + cmd.Path()
+	// The retry budget bounds every attempt's deadline and every wait between attempts, so
+	// it needs no context (and timer) of its own.
 	deadline := time.Now().Add(c.cfg.RetryBudget)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
 
 	var resp Response
 	refreshed := false
@@ -177,7 +183,7 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 	for {
 		resp.Attempts++
 		began := time.Now()
-		status, err := c.attempt(ctx, target, cmd, &resp)
+		status, err := c.attempt(ctx, &target, deadline, cmd, &resp)
 		took := time.Since(began)
 		resp.Status = status
 		if err == nil {
@@ -209,7 +215,7 @@ func (c *Client) Send(ctx context.Context, cmd jft.Command) (Response, error) {
 		}
 		c.observed(Attempt{Operation: op, Status: status, Code: e.Code, Duration: took, Retried: true})
 		if err := c.sleep(ctx, wait); err != nil {
-			// The caller's context ended (revoked partition, shutdown) or the budget ran out.
+			// The caller's context ended (revoked partition, shutdown) or its deadline passed.
 			if parent := context.Cause(ctx); parent != nil && !errors.Is(parent, context.DeadlineExceeded) {
 				return resp, fmt.Errorf("writeapi send: %w", parent)
 			}
@@ -248,30 +254,38 @@ func sentSomething(status int, code jft.Code) bool {
 	return status != 0 || code != jft.CodeAuthFailed && code != jft.CodeTenantUnknown
 }
 
-// attempt makes one request and returns the status (0 when none) and a classified error.
-func (c *Client) attempt(ctx context.Context, target *url.URL, cmd jft.Command, resp *Response) (int, error) {
-	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+// attempt makes one request, ending at the attempt timeout or the retry budget's deadline,
+// whichever comes first, and returns the status (0 when none) and a classified error.
+func (c *Client) attempt(ctx context.Context, target *url.URL, budget time.Time, cmd jft.Command, resp *Response) (int, error) {
+	end := time.Now().Add(c.cfg.Timeout)
+	if budget.Before(end) {
+		end = budget
+	}
+	actx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	var body io.Reader = http.NoBody
 	if cmd.Body != nil {
 		body = bytes.NewReader(cmd.Body)
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, target.String(), body)
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.baseURL, body)
 	if err != nil {
 		return 0, fmt.Errorf("writeapi request: %w", err)
 	}
-	req.URL = target // keep the literal '$' in the path
+	req.URL = target // same host as the base; keeps the literal '$' in the path
+	// Canonical keys, values shared by all requests: nothing below the client changes a
+	// request's header values in place (Set and Add replace or grow the slice).
+	req.Header = make(http.Header, 8)
 	if cmd.Body != nil {
-		req.Header.Set("Content-Type", c.cfg.ContentType)
+		req.Header["Content-Type"] = c.contentType
 	}
-	req.Header.Set("Accept", "application/fhir+json, application/json")
+	req.Header["Accept"] = c.accept
 	if c.prop != nil {
 		c.prop.Inject(actx, propagation.HeaderCarrier(req.Header))
 	}
 	if src := cmd.SourceSystem; src != "" {
 		req.Header.Set("nhn-source-system", src)
-	} else if c.cfg.SourceSystem != "" {
-		req.Header.Set("nhn-source-system", c.cfg.SourceSystem)
+	} else if c.sourceSystem != nil {
+		req.Header["Nhn-Source-System"] = c.sourceSystem
 	}
 	if err := c.auth.Authorize(actx, cmd.Tenant, req); err != nil {
 		if jft.IsPermanent(err) {
@@ -280,7 +294,10 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, cmd jft.Command, 
 		}
 		return 0, &jft.Error{Code: jft.CodeAuthFailed, Message: "no access token could be obtained", Err: err}
 	}
-	hresp, err := c.http.Do(req)
+	// The transport itself, not an http.Client: a redirect is never followed (it would re-send
+	// a health event somewhere the configuration does not name), so a 3xx comes back as it
+	// is, and the client's per-request bookkeeping is not needed.
+	hresp, err := c.rt.RoundTrip(req)
 	if err != nil {
 		return 0, classifyTransport(ctx, err)
 	}
@@ -293,7 +310,7 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, cmd jft.Command, 
 		if loc == "" {
 			return hresp.StatusCode, jft.Transientf(jft.CodeAPIBadResponse, "202 without a Location header")
 		}
-		abs, id, err := resolveLocation(target, loc)
+		abs, id, err := c.resolveLocation(target, loc)
 		if err != nil {
 			return hresp.StatusCode, jft.Transientf(jft.CodeAPIBadResponse, "202 with an unusable Location header")
 		}
@@ -321,18 +338,58 @@ func classifyTransport(ctx context.Context, err error) error {
 
 // resolveLocation makes loc absolute against the request URL and extracts the resource id
 // from a /v1/<Type>/<id>/$status path.
-func resolveLocation(req *url.URL, loc string) (string, string, error) {
+func (c *Client) resolveLocation(req *url.URL, loc string) (string, string, error) {
+	if plainAbsolutePath(loc) {
+		// What the WriteAPI sends: resolving it is putting the origin in front.
+		return c.origin + loc, statusID(loc), nil
+	}
 	u, err := url.Parse(loc)
 	if err != nil {
 		return "", "", err
 	}
 	abs := req.ResolveReference(u)
-	parts := strings.Split(strings.Trim(abs.Path, "/"), "/")
-	id := ""
-	if n := len(parts); n >= 4 && parts[n-1] == "$status" && parts[n-4] == "v1" {
-		id = parts[n-2]
+	return abs.String(), statusID(abs.Path), nil
+}
+
+// plainAbsolutePath reports whether loc is an absolute path ("/v1/...", not "//host")
+// that url.ResolveReference would leave as it is: no dot segment, escape, query or fragment.
+func plainAbsolutePath(loc string) bool {
+	if len(loc) < 2 || loc[0] != '/' || loc[1] == '/' {
+		return false
 	}
-	return abs.String(), id, nil
+	for i := 0; i < len(loc); i++ {
+		switch b := loc[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '-', b == '_', b == '~', b == '$', b == '/':
+		case b == '.':
+			if loc[i-1] == '/' {
+				return false // "/." or "/..": a dot segment, or a name that looks like one
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// statusID is <id> of a path ending in /v1/<Type>/<id>/$status, else "".
+func statusID(path string) string {
+	p := strings.Trim(path, "/")
+	var seg [4]string // the last four segments, the last first
+	for k := range seg {
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			if k < len(seg)-1 {
+				return "" // fewer than four segments
+			}
+			seg[k] = p
+			break
+		}
+		seg[k], p = p[i+1:], p[:i]
+	}
+	if seg[0] != "$status" || seg[3] != "v1" {
+		return ""
+	}
+	return seg[1]
 }
 
 // backoff is exponential with full jitter, or the server's Retry-After (capped) when longer.

@@ -297,6 +297,56 @@ func TestTransportFailuresAreTransient(t *testing.T) {
 	})
 }
 
+// deadlineRecorder answers 503 to every request and records each request's deadline and
+// sending time; it sleeps before answering so that the retry budget runs down.
+type deadlineRecorder struct {
+	wait      time.Duration
+	sent      []time.Time
+	deadlines []time.Time
+}
+
+func (d *deadlineRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	dl, ok := req.Context().Deadline()
+	if !ok {
+		return nil, errors.New("request without a deadline")
+	}
+	d.sent = append(d.sent, time.Now())
+	d.deadlines = append(d.deadlines, dl)
+	time.Sleep(d.wait)
+	return &http.Response{StatusCode: 503, Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+}
+
+func TestAttemptsEndAtTheTimeoutOrTheRetryBudget(t *testing.T) {
+	rt := &deadlineRecorder{wait: 300 * time.Millisecond}
+	cfg := testConfig("http://writeapi.invalid")
+	cfg.Timeout, cfg.RetryBudget, cfg.MaxAttempts = time.Second, 1500*time.Millisecond, 10
+	var sl sleeps
+	c, _ := New(cfg, NoAuth{}, WithTransport(rt), WithSleep(sl.sleep))
+	start := time.Now()
+	resp, err := c.Send(context.Background(), event())
+	if jft.CodeOf(err) != jft.CodeAPIUnavailable || resp.Attempts < 3 {
+		t.Fatalf("err %v after %d attempts, want %s after several", err, resp.Attempts, jft.CodeAPIUnavailable)
+	}
+	// Send takes its budget's start just after start: allow for that.
+	budget, slack := start.Add(cfg.RetryBudget), 20*time.Millisecond
+	cut := 0
+	for i, dl := range rt.deadlines {
+		if dl.After(budget.Add(slack)) {
+			t.Errorf("attempt %d: deadline past the retry budget's end by %v", i+1, dl.Sub(budget))
+		}
+		timeout := rt.sent[i].Add(cfg.Timeout)
+		if dl.After(timeout) {
+			t.Errorf("attempt %d: deadline past its own timeout by %v", i+1, dl.Sub(timeout))
+		}
+		if dl.Before(timeout.Add(-slack)) {
+			cut++ // the budget, not the attempt's timeout, ends this one
+		}
+	}
+	if cut == 0 {
+		t.Errorf("no attempt was cut short by the retry budget (%d attempts)", len(rt.deadlines))
+	}
+}
+
 func TestCancelledContextStopsRetrying(t *testing.T) {
 	srv := httptest.NewServer(&recorder{script: []http.HandlerFunc{status(503)}})
 	defer srv.Close()
