@@ -5,7 +5,6 @@ package producer
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -70,7 +69,7 @@ func (p *Producer) Publish(ctx context.Context, in *kgo.Record, res jft.Result) 
 // records are what Publish writes for in, in order: the dead-letter copy when the outcome
 // calls for one, then the result.
 func (p *Producer) records(ctx context.Context, in *kgo.Record, res jft.Result) ([]*kgo.Record, error) {
-	value, err := json.Marshal(res)
+	value, err := res.AppendJSON(make([]byte, 0, 640)) // most results fit
 	if err != nil {
 		return nil, fmt.Errorf("publish result: encode: %w", err)
 	}
