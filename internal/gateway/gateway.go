@@ -84,9 +84,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		kotel.KeyFormatter(KeyFormatter),
 	)
 	hooks := kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(tracer)).Hooks()...)
-	consumerHooks := hooks
+	consumerHooks, producerHooks := hooks, hooks
 	if deps.RootsUnsampled {
 		consumerHooks = kgo.WithHooks(receiveSpans{tracer: tracer, prop: deps.Propagator})
+		producerHooks = kgo.WithHooks(publishSpans{tracer: tracer, prop: deps.Propagator})
 	}
 	m := metrics.New()
 
@@ -131,7 +132,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("writeapi client: %w", err)
 	}
 
-	popts := []kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks, m.ProducerHooks(cfg.Producer.DLQTopic)}
+	popts := []kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), producerHooks, m.ProducerHooks(cfg.Producer.DLQTopic)}
 	if cfg.Producer.Transactional {
 		popts = append(popts, producer.TxnOptions(cfg.Producer, cfg.Consumer.Group, cfg.Consumer.InstanceID)...)
 	} else {

@@ -300,6 +300,16 @@ func TestUnsampledTracesCarryTheirIDsWithoutSpans(t *testing.T) {
 		if !calls[id] {
 			t.Errorf("%s: no WriteAPI call carried trace %s (calls: %v)", event, id, calls)
 		}
+		// The result record carries the trace on to whoever reads it.
+		var parent string
+		for _, hd := range got[event][0].rec.Headers {
+			if hd.Key == "traceparent" {
+				parent = string(hd.Value)
+			}
+		}
+		if p := strings.Split(parent, "-"); len(p) != 4 || p[1] != id {
+			t.Errorf("%s: result's traceparent %q, want one of trace %s", event, parent, id)
+		}
 		kinds := spanKinds[id]
 		switch {
 		case event == "sampled" && (!slices.Contains(kinds, trace.SpanKindClient) || !slices.Contains(kinds, trace.SpanKindConsumer)):
@@ -310,8 +320,6 @@ func TestUnsampledTracesCarryTheirIDsWithoutSpans(t *testing.T) {
 	}
 }
 
-// TestNoHealthDataInLogsOrSpans runs realistic events, good and bad, with debug logging and
-// searches everything the gateway emitted for identity numbers, payload text and tokens.
 // TestTransactionalResultsNeedAnInstanceID: the transactional id is made from the
 // instance id, so the configuration names both when it is missing.
 func TestTransactionalResultsNeedAnInstanceID(t *testing.T) {
@@ -327,6 +335,8 @@ func TestTransactionalResultsNeedAnInstanceID(t *testing.T) {
 	}
 }
 
+// TestNoHealthDataInLogsOrSpans runs realistic events, good and bad, with debug logging and
+// searches everything the gateway emitted for identity numbers, payload text and tokens.
 func TestNoHealthDataInLogsOrSpans(t *testing.T) {
 	h := newHarness(t)
 	stop := h.start(h.cfg)

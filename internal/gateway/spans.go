@@ -10,12 +10,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Spans that no sampler keeps still cost: kotel builds eight attributes and a span for
-// every fetched record, and otelhttp a span, request attributes and metric attributes for
-// every call. With Deps.RootsUnsampled (the provider samples by parent and starts no trace
-// of its own, as telemetry.Setup makes it when nothing exports), a span can only be
-// sampled when its parent is, so the two wrappers below skip the instrumentation for
-// unsampled parents and only carry the trace context on. The process span is still made
+// Spans that no sampler keeps still cost: kotel builds attributes and a span for every
+// fetched record and every result, and otelhttp a span, request attributes and metric
+// attributes for every call. With Deps.RootsUnsampled (the provider samples by parent and
+// starts no trace of its own, as telemetry.Setup makes it when nothing exports), a span can
+// only be sampled when its parent is, so the three wrappers below skip the instrumentation
+// for unsampled parents and only carry the trace context on. The process span is still made
 // for every record, its ids go into the WriteAPI call and the result, but without kotel's
 // attributes when unsampled (pipeline.WithUnsampledTracer).
 
@@ -48,6 +48,35 @@ func (h receiveSpans) OnFetchRecordBuffered(r *kgo.Record) {
 // remote context is a no-op).
 func (h receiveSpans) OnFetchRecordUnbuffered(r *kgo.Record, polled bool) {
 	h.tracer.OnFetchRecordUnbuffered(r, polled)
+}
+
+// publishSpans is kotel's producer hook, made only for results whose trace is sampled.
+// Other results get their process span's trace context in their headers (traceparent),
+// without a publish span, its attributes and its name.
+type publishSpans struct {
+	tracer *kotel.Tracer
+	prop   propagation.TextMapPropagator
+}
+
+var (
+	_ kgo.HookProduceRecordBuffered   = publishSpans{}
+	_ kgo.HookProduceRecordUnbuffered = publishSpans{}
+)
+
+func (h publishSpans) OnProduceRecordBuffered(r *kgo.Record) {
+	if r.Context == nil || trace.SpanContextFromContext(r.Context).IsSampled() {
+		h.tracer.OnProduceRecordBuffered(r)
+		return
+	}
+	h.prop.Inject(r.Context, kotel.NewRecordCarrier(r))
+}
+
+// OnProduceRecordUnbuffered ends the publish span, if one was made. An unsampled record's
+// context holds its process span, which the pipeline ends, not this hook.
+func (h publishSpans) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
+	if r.Context == nil || trace.SpanContextFromContext(r.Context).IsSampled() {
+		h.tracer.OnProduceRecordUnbuffered(r, err)
+	}
 }
 
 // clientSpans sends a request through otelhttp when its parent span is sampled, and
