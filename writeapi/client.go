@@ -63,7 +63,7 @@ type Client struct {
 	prop  propagation.TextMapPropagator // nil: no trace headers of our own
 	sleep func(context.Context, time.Duration) error
 	rand  func(n int64) int64
-	// baseURL is base as a string, origin its scheme and host ("https://host").
+	// baseURL is base as a string, origin all of it before the path ("https://host").
 	baseURL, origin string
 	// The values of the fixed request headers, shared read-only by every request.
 	contentType, accept, sourceSystem []string
@@ -142,7 +142,7 @@ func New(cfg Config, auth Authorizer, opts ...Option) (*Client, error) {
 	c := &Client{
 		cfg: cfg, base: base, auth: auth,
 		baseURL:     base.String(),
-		origin:      base.Scheme + "://" + base.Host,
+		origin:      (&url.URL{Scheme: base.Scheme, User: base.User, Host: base.Host}).String(),
 		contentType: []string{cfg.ContentType},
 		accept:      []string{"application/fhir+json, application/json"},
 		sleep:       sleepCtx,
