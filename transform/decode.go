@@ -98,8 +98,8 @@ func decode(value []byte) (*object, error) {
 	b := builders.Get().(*builder)
 	defer func() {
 		b.dec.Reset(emptyInput)
-		clear(b.members[:cap(b.members)])
-		clear(b.items[:cap(b.items)])
+		clear(b.members) // what an error left; closed objects and arrays cleared theirs
+		clear(b.items)
 		b.members, b.items = b.members[:0], b.items[:0]
 		b.objs, b.arrs, b.memStore, b.anyStore = nil, nil, nil, nil // the tree's now
 		builders.Put(b)
