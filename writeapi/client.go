@@ -142,7 +142,7 @@ func New(cfg Config, auth Authorizer, opts ...Option) (*Client, error) {
 	c := &Client{
 		cfg: cfg, base: base, auth: auth,
 		baseURL:     base.String(),
-		origin:      (&url.URL{Scheme: base.Scheme, User: base.User, Host: base.Host}).String(),
+		origin:      (&url.URL{Scheme: base.Scheme, Host: base.Host}).String(), // Base refuses user info
 		contentType: []string{cfg.ContentType},
 		accept:      []string{"application/fhir+json, application/json"},
 		sleep:       sleepCtx,

@@ -439,6 +439,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no base and no environment", func(c *Config) { c.BaseURL, c.Environment = "", "" }, "JFT_ENVIRONMENT"},
 		{"base with a query", func(c *Config) { c.BaseURL = "https://x/?a=b" }, "JFT_WRITEAPI_BASE_URL"},
 		{"not http", func(c *Config) { c.BaseURL = "ftp://x" }, "JFT_WRITEAPI_BASE_URL"},
+		{"base with user info", func(c *Config) { c.BaseURL = "https://user:secret@x/" }, "must not carry user info"},
 		{"zero attempts", func(c *Config) { c.MaxAttempts = 0 }, "JFT_WRITEAPI_MAX_ATTEMPTS"},
 		{"budget shorter than a try", func(c *Config) { c.RetryBudget = time.Second }, "JFT_WRITEAPI_RETRY_BUDGET"},
 		{"fhir content type allowed, others not", func(c *Config) { c.ContentType = "text/plain" }, "JFT_WRITEAPI_CONTENT_TYPE"},
@@ -447,8 +448,12 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := good
 			tt.mut(&c)
-			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err %v, want one naming %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatalf("err %v repeats a password", err)
 			}
 		})
 	}

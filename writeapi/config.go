@@ -1,6 +1,7 @@
 package writeapi
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -16,7 +17,8 @@ const (
 type Config struct {
 	// Environment picks the default base URL: test or prod.
 	Environment string `env:"JFT_ENVIRONMENT"`
-	// BaseURL of the WriteAPI; empty means the environment's NHN host.
+	// BaseURL of the WriteAPI; empty means the environment's NHN host. An http(s) URL without
+	// a query or user info (a password there would be repeated in every result's location).
 	BaseURL string `env:"JFT_WRITEAPI_BASE_URL"`
 	// SourceSystem is sent as nhn-source-system when the record has no such header; empty
 	// sends none.
@@ -86,6 +88,11 @@ func (c Config) Base() (*url.URL, error) {
 		}
 	}
 	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		// Not quoted back: it holds a password. Credentials in the URL would reach every
+		// result's location; the WriteAPI is reached with HelseID tokens instead.
+		return nil, errors.New("JFT_WRITEAPI_BASE_URL: must not carry user info (user:password@), which every result's location would repeat")
+	}
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
 		return nil, fmt.Errorf("JFT_WRITEAPI_BASE_URL: %q is not an http(s) URL without a query", raw)
 	}
