@@ -187,30 +187,26 @@ func (b *builder) object(ms []member) *object {
 		ms[n] = ms[i]
 		n++
 	}
-	if cap(b.memStore)-len(b.memStore) < n {
-		b.memStore = make([]member, 0, max(n, 2*cap(b.memStore)))
-	}
-	at := len(b.memStore)
-	b.memStore = append(b.memStore, ms[:n]...)
-	if len(b.objs) == cap(b.objs) {
-		b.objs = make([]object, 0, 2*cap(b.objs))
-	}
-	b.objs = append(b.objs, b.memStore[at:len(b.memStore):len(b.memStore)])
-	return &b.objs[len(b.objs)-1]
+	o := carve(&b.objs, object(carve(&b.memStore, ms[:n]...)))
+	return &o[0]
 }
 
 // array stores items as a new array.
 func (b *builder) array(items []any) *array {
-	if cap(b.anyStore)-len(b.anyStore) < len(items) {
-		b.anyStore = make([]any, 0, max(len(items), 2*cap(b.anyStore)))
+	a := carve(&b.arrs, array(carve(&b.anyStore, items...)))
+	return &a[0]
+}
+
+// carve copies items to the end of the chunk *store and returns the copy, capped so that
+// nothing appends over what follows it. A chunk without room is left to the tree and a new
+// one, twice as large or as large as items, started: one is never grown in place.
+func carve[E any](store *[]E, items ...E) []E {
+	if cap(*store)-len(*store) < len(items) {
+		*store = make([]E, 0, max(len(items), 2*cap(*store)))
 	}
-	at := len(b.anyStore)
-	b.anyStore = append(b.anyStore, items...)
-	if len(b.arrs) == cap(b.arrs) {
-		b.arrs = make([]array, 0, 2*cap(b.arrs))
-	}
-	b.arrs = append(b.arrs, b.anyStore[at:len(b.anyStore):len(b.anyStore)])
-	return &b.arrs[len(b.arrs)-1]
+	at := len(*store)
+	*store = append(*store, items...)
+	return (*store)[at:len(*store):len(*store)]
 }
 
 // name reads an object's name: a known element name without an allocation.
@@ -225,6 +221,9 @@ func (b *builder) name() (string, error) {
 		}
 		return string(q), nil
 	}
-	u, err := jsontext.AppendUnquote(nil, raw)
-	return string(u), err
+	// raw is a JSON string ReadValue has checked, so the one error left is an escaped lone
+	// surrogate: AppendUnquote then writes U+FFFD, as the decoder reads it in values
+	// (AllowInvalidUTF8) and as encoding/json does.
+	u, _ := jsontext.AppendUnquote(nil, raw)
+	return string(u), nil
 }
