@@ -84,10 +84,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		kotel.KeyFormatter(KeyFormatter),
 	)
 	hooks := kgo.WithHooks(kotel.NewKotel(kotel.WithTracer(tracer)).Hooks()...)
-	consumerHooks, producerHooks := hooks, hooks
 	if deps.RootsUnsampled {
-		consumerHooks = kgo.WithHooks(receiveSpans{tracer: tracer, prop: deps.Propagator})
-		producerHooks = kgo.WithHooks(publishSpans{tracer: tracer, prop: deps.Propagator})
+		hooks = kgo.WithHooks(sampledSpans{tracer: tracer, prop: deps.Propagator})
 	}
 	m := metrics.New()
 
@@ -132,7 +130,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("writeapi client: %w", err)
 	}
 
-	popts := []kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), producerHooks, m.ProducerHooks(cfg.Producer.DLQTopic)}
+	popts := []kgo.Opt{kgo.SeedBrokers(cfg.Consumer.Brokers...), hooks, m.ProducerHooks(cfg.Producer.DLQTopic)}
 	if cfg.Producer.Transactional {
 		popts = append(popts, producer.TxnOptions(cfg.Producer, cfg.Consumer.Group, cfg.Consumer.InstanceID)...)
 	} else {
@@ -178,7 +176,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	}
 	ccfg := cfg.Consumer
 	ccfg.Topics = cfg.Pipeline.Topics()
-	kopts := append([]kgo.Opt{consumerHooks, m.ConsumerHooks()}, deps.KafkaOpts...)
+	kopts := append([]kgo.Opt{hooks, m.ConsumerHooks()}, deps.KafkaOpts...)
 	cons, err := consumer.NewWith(ccfg, pl.Handle, deps.Logger, copts, kopts...)
 	if err != nil {
 		closeAll()

@@ -14,24 +14,28 @@ import (
 // fetched record and every result, and otelhttp a span, request attributes and metric
 // attributes for every call. With Deps.RootsUnsampled (the provider samples by parent and
 // starts no trace of its own, as telemetry.Setup makes it when nothing exports), a span can
-// only be sampled when its parent is, so the three wrappers below skip the instrumentation
+// only be sampled when its parent is, so the wrappers below skip the instrumentation
 // for unsampled parents and only carry the trace context on. The process span is still made
 // for every record, its ids go into the WriteAPI call and the result, but without kotel's
 // attributes when unsampled (pipeline.WithUnsampledTracer).
 
-// receiveSpans is kotel's consumer hook, made only for records whose trace is sampled.
-// Other records get the extracted trace context, which the process span continues.
-type receiveSpans struct {
+// sampledSpans are kotel's hooks for the two Kafka clients, made only for records whose
+// trace is sampled. A fetched record of another trace gets the extracted trace context,
+// which the process span continues; a result gets its process span's trace context in its
+// headers (traceparent), without a publish span, its attributes and its name.
+type sampledSpans struct {
 	tracer *kotel.Tracer
 	prop   propagation.TextMapPropagator
 }
 
 var (
-	_ kgo.HookFetchRecordBuffered   = receiveSpans{}
-	_ kgo.HookFetchRecordUnbuffered = receiveSpans{}
+	_ kgo.HookFetchRecordBuffered     = sampledSpans{}
+	_ kgo.HookFetchRecordUnbuffered   = sampledSpans{}
+	_ kgo.HookProduceRecordBuffered   = sampledSpans{}
+	_ kgo.HookProduceRecordUnbuffered = sampledSpans{}
 )
 
-func (h receiveSpans) OnFetchRecordBuffered(r *kgo.Record) {
+func (h sampledSpans) OnFetchRecordBuffered(r *kgo.Record) {
 	parent := r.Context
 	if parent == nil {
 		parent = context.Background()
@@ -46,24 +50,11 @@ func (h receiveSpans) OnFetchRecordBuffered(r *kgo.Record) {
 
 // OnFetchRecordUnbuffered ends the receive span, if one was made (ending the extracted
 // remote context is a no-op).
-func (h receiveSpans) OnFetchRecordUnbuffered(r *kgo.Record, polled bool) {
+func (h sampledSpans) OnFetchRecordUnbuffered(r *kgo.Record, polled bool) {
 	h.tracer.OnFetchRecordUnbuffered(r, polled)
 }
 
-// publishSpans is kotel's producer hook, made only for results whose trace is sampled.
-// Other results get their process span's trace context in their headers (traceparent),
-// without a publish span, its attributes and its name.
-type publishSpans struct {
-	tracer *kotel.Tracer
-	prop   propagation.TextMapPropagator
-}
-
-var (
-	_ kgo.HookProduceRecordBuffered   = publishSpans{}
-	_ kgo.HookProduceRecordUnbuffered = publishSpans{}
-)
-
-func (h publishSpans) OnProduceRecordBuffered(r *kgo.Record) {
+func (h sampledSpans) OnProduceRecordBuffered(r *kgo.Record) {
 	if r.Context == nil || trace.SpanContextFromContext(r.Context).IsSampled() {
 		h.tracer.OnProduceRecordBuffered(r)
 		return
@@ -73,7 +64,7 @@ func (h publishSpans) OnProduceRecordBuffered(r *kgo.Record) {
 
 // OnProduceRecordUnbuffered ends the publish span, if one was made. An unsampled record's
 // context holds its process span, which the pipeline ends, not this hook.
-func (h publishSpans) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
+func (h sampledSpans) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 	if r.Context == nil || trace.SpanContextFromContext(r.Context).IsSampled() {
 		h.tracer.OnProduceRecordUnbuffered(r, err)
 	}
