@@ -67,8 +67,7 @@ type builder struct {
 	dec     jsontext.Decoder
 	members []member
 	items   []any
-	// The current tree's chunks. A chunk is never grown in place (that would move what
-	// the tree points to): a full one is left to the tree and a new one started.
+	// The current tree's chunks (see carve).
 	objs     []object
 	arrs     []array
 	memStore []member
@@ -98,9 +97,8 @@ func decode(value []byte) (*object, error) {
 	b := builders.Get().(*builder)
 	defer func() {
 		b.dec.Reset(emptyInput)
-		clear(b.members) // what an error left; closed objects and arrays cleared theirs
-		clear(b.items)
-		b.members, b.items = b.members[:0], b.items[:0]
+		cut(&b.members, 0) // what an error left; closed objects and arrays cut theirs
+		cut(&b.items, 0)
 		b.objs, b.arrs, b.memStore, b.anyStore = nil, nil, nil, nil // the tree's now
 		builders.Put(b)
 	}()
@@ -146,8 +144,7 @@ func (b *builder) tree() (any, error) {
 			b.members = append(b.members, member{name, v})
 		}
 		o := b.object(b.members[mark:])
-		clear(b.members[mark:])
-		b.members = b.members[:mark]
+		cut(&b.members, mark)
 		_, err := b.dec.ReadToken()
 		return o, err
 	case '[':
@@ -160,8 +157,7 @@ func (b *builder) tree() (any, error) {
 			b.items = append(b.items, v)
 		}
 		a := b.array(b.items[mark:])
-		clear(b.items[mark:])
-		b.items = b.items[:mark]
+		cut(&b.items, mark)
 		_, err := b.dec.ReadToken()
 		return a, err
 	case '"':
@@ -207,6 +203,13 @@ func carve[E any](store *[]E, items ...E) []E {
 	at := len(*store)
 	*store = append(*store, items...)
 	return (*store)[at:len(*store):len(*store)]
+}
+
+// cut shortens the stack *s to mark, clearing what it drops so that a pooled builder holds
+// on to no tree.
+func cut[E any](s *[]E, mark int) {
+	clear((*s)[mark:])
+	*s = (*s)[:mark]
 }
 
 // name reads an object's name: a known element name without an allocation.

@@ -274,7 +274,6 @@ func (c *Client) attempt(ctx context.Context, target *url.URL, budget time.Time,
 	req.URL = target // same host as the base; keeps the literal '$' in the path
 	// Canonical keys, values shared by all requests: nothing below the client changes a
 	// request's header values in place (Set and Add replace or grow the slice).
-	req.Header = make(http.Header, 8)
 	if cmd.Body != nil {
 		req.Header["Content-Type"] = c.contentType
 	}
