@@ -19,6 +19,10 @@ type Config struct {
 	Auth string `env:"JFT_SIM_AUTH, default=on"`
 	// MaxBodyBytes: larger bodies get 413 (the WriteAPI documents "approximately 1 MB").
 	MaxBodyBytes int64 `env:"JFT_SIM_MAX_BODY_BYTES, default=1000000"`
+	// ReadBodyBytes bounds the accepted bodies kept for the ReadAPI's GET /v1/<Type>/{id}:
+	// past it the oldest are let go (that GET then answers 410; $status and the event's
+	// accounting stay). 0 keeps none.
+	ReadBodyBytes int64 `env:"JFT_SIM_READ_BODY_BYTES, default=67108864"`
 	// ReadBaseURL is the base of the status URLs in Location headers; empty: this server.
 	ReadBaseURL string `env:"JFT_SIM_READ_BASE_URL"`
 	// SyntheticOrgnrPrefixes mark synthetic organisation numbers by their first digits.
@@ -60,6 +64,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1 {
 		return fmt.Errorf("JFT_SIM_MAX_BODY_BYTES: must be positive")
+	}
+	if c.ReadBodyBytes < 0 {
+		return fmt.Errorf("JFT_SIM_READ_BODY_BYTES: %d is negative", c.ReadBodyBytes)
 	}
 	if c.ReadBaseURL != "" {
 		if u, err := url.Parse(c.ReadBaseURL); err != nil || u.Host == "" {

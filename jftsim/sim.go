@@ -44,7 +44,7 @@ func New(cfg Config, baseURL string) (*Sim, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Sim{cfg: cfg, baseURL: baseURL, store: newStore(), faults: newInjector(faultsFrom(cfg), cfg.Seed),
+	s := &Sim{cfg: cfg, baseURL: baseURL, store: newStore(cfg.ReadBodyBytes), faults: newInjector(faultsFrom(cfg), cfg.Seed),
 		log: slog.New(slog.DiscardHandler), now: time.Now}
 	if cfg.Auth == "on" {
 		iss, err := helseid.NewIssuer(helseid.Config{Issuer: baseURL, TokenLifetime: cfg.TokenLifetime})

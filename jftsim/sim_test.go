@@ -18,7 +18,7 @@ func TestMain(m *testing.M) {
 }
 
 func cfg(mut ...func(*Config)) Config {
-	c := Config{Addr: "127.0.0.1:0", Environment: "test", Auth: "off", MaxBodyBytes: 1000000,
+	c := Config{Addr: "127.0.0.1:0", Environment: "test", Auth: "off", MaxBodyBytes: 1000000, ReadBodyBytes: 1 << 20,
 		SyntheticOrgnrPrefixes: []string{"2", "3"}, SyntheticNINMonthOffsets: []int{65, 80},
 		TokenLifetime: 5 * time.Minute, RetryAfter: 1, HangMax: 2 * time.Second, Seed: 1}
 	for _, m := range mut {
@@ -216,6 +216,44 @@ func TestLifecycleAckStatusRead(t *testing.T) {
 	}
 }
 
+// TestReadAPIKeepsTheMostRecentBodies: past JFT_SIM_READ_BODY_BYTES the oldest bodies are
+// let go; their GET answers 410, while $status and the accounting keep every event.
+func TestReadAPIKeepsTheMostRecentBodies(t *testing.T) {
+	s := server(t, cfg(func(c *Config) { c.ReadBodyBytes = int64(2 * len(validDispense)) }))
+	var locs []string
+	for range 3 {
+		resp, _ := post(t, s.URL+"/v1/MedicationDispense", validDispense)
+		if resp.StatusCode != 202 {
+			t.Fatalf("post: %d", resp.StatusCode)
+		}
+		locs = append(locs, resp.Header.Get("Location"))
+	}
+	get := func(u string) int {
+		r, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	for i, want := range []int{http.StatusGone, 200, 200} {
+		if got := get(strings.TrimSuffix(locs[i], "/$status")); got != want {
+			t.Errorf("GET of event %d: %d, want %d", i, got, want)
+		}
+		if got := get(locs[i]); got != 200 {
+			t.Errorf("$status of event %d: %d", i, got)
+		}
+	}
+	if st := s.Stats(); st.Accepted != 3 || st.Duplicates != 2 || len(s.Accepted()) != 3 {
+		t.Errorf("stats %+v, %d events", st, len(s.Accepted()))
+	}
+	none := server(t, cfg(func(c *Config) { c.ReadBodyBytes = 0 }))
+	resp, _ := post(t, none.URL+"/v1/MedicationDispense", validDispense)
+	if got := get(strings.TrimSuffix(resp.Header.Get("Location"), "/$status")); got != http.StatusGone {
+		t.Errorf("GET with no bodies kept: %d", got)
+	}
+}
+
 // TestOfficialExamples posts every official example of the three types: all are valid R4
 // and none carries a Norwegian identifier, so the test environment must accept them.
 func TestOfficialExamples(t *testing.T) {
@@ -321,6 +359,7 @@ func TestConfigValidate(t *testing.T) {
 		"rates":       {func(c *Config) { c.ErrorRates = "503=0.9,500=0.5" }, "JFT_SIM_ERROR_RATES"},
 		"rate syntax": {func(c *Config) { c.ErrorRates = "often" }, "JFT_SIM_ERROR_RATES"},
 		"reset":       {func(c *Config) { c.ResetRate = 2 }, "JFT_SIM_RESET_RATE"},
+		"read bodies": {func(c *Config) { c.ReadBodyBytes = -1 }, "JFT_SIM_READ_BODY_BYTES"},
 	} {
 		if err := cfg(tt.mut).Validate(); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v", name, err)

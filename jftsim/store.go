@@ -10,7 +10,8 @@ import (
 )
 
 // Event is an accepted event as the simulator saw it. Tests and vendors read these through
-// Accepted() or GET /_sim/events; the body itself is kept only for the ReadAPI.
+// Accepted() or GET /_sim/events; the body itself is kept only for the ReadAPI, and only
+// while it is among the most recent JFT_SIM_READ_BODY_BYTES of accepted bodies.
 type Event struct {
 	ID           string     `json:"id"`
 	ResourceType string     `json:"resourceType"`
@@ -47,36 +48,72 @@ type store struct {
 	mu       sync.Mutex
 	events   []*Event
 	byID     map[string]*Event
-	hashes   map[string]int
+	hashes   map[[sha256.Size]byte]int
 	stats    Stats
 	inflight int
+	// bodies is the budget of kept bodies (JFT_SIM_READ_BODY_BYTES); kept lists the events
+	// that still hold theirs, oldest first from keptFrom, keptBytes long in all.
+	bodies    int64
+	kept      []*Event
+	keptFrom  int
+	keptBytes int64
 }
 
-func newStore() *store {
-	return &store{byID: map[string]*Event{}, hashes: map[string]int{}, stats: Stats{ByStatus: map[int]int{}, PerTenant: map[string]int{}}}
+func newStore(bodies int64) *store {
+	st := &store{bodies: bodies}
+	st.clear()
+	return st
 }
 
 func (st *store) reset() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.events, st.byID, st.hashes = nil, map[string]*Event{}, map[string]int{}
+	st.clear()
+}
+
+func (st *store) clear() {
+	st.events, st.byID, st.hashes = nil, map[string]*Event{}, map[[sha256.Size]byte]int{}
+	st.kept, st.keptFrom, st.keptBytes = nil, 0, 0
 	st.stats = Stats{ByStatus: map[int]int{}, PerTenant: map[string]int{}}
 }
 
 func (st *store) add(e *Event, body []byte) {
 	sum := sha256.Sum256(body)
 	e.BodySHA256 = hex.EncodeToString(sum[:])
-	e.body = body
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.events = append(st.events, e)
 	st.byID[e.ID] = e
-	if st.hashes[e.BodySHA256] > 0 {
+	if st.hashes[sum] > 0 {
 		st.stats.Duplicates++
 	}
-	st.hashes[e.BodySHA256]++
+	st.hashes[sum]++
 	st.stats.Accepted++
 	st.stats.PerTenant[e.Tenant]++
+	st.keep(e, body)
+}
+
+// keep gives e its body and lets go of the oldest kept bodies past the budget, so that the
+// simulator's memory does not grow with every event's body (metadata stays for accounting).
+func (st *store) keep(e *Event, body []byte) {
+	if int64(len(body)) > st.bodies {
+		return
+	}
+	e.body = body
+	st.kept = append(st.kept, e)
+	st.keptBytes += int64(len(body))
+	for st.keptBytes > st.bodies {
+		old := st.kept[st.keptFrom]
+		st.kept[st.keptFrom] = nil
+		st.keptFrom++
+		st.keptBytes -= int64(len(old.body))
+		old.body = nil
+	}
+	if st.keptFrom > len(st.kept)/2 {
+		st.kept = append(st.kept[:0], st.kept[st.keptFrom:]...)
+		clear(st.kept[len(st.kept):cap(st.kept)])
+		st.keptFrom = 0
+	}
 }
 
 func (st *store) answered(status int) {

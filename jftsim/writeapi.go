@@ -114,6 +114,11 @@ func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if e.body == nil {
+		s.outcome(w, http.StatusGone, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "The simulator no longer keeps this event's body: it keeps the most recent " +
+			strconv.FormatInt(s.cfg.ReadBodyBytes, 10) + " bytes of accepted bodies (JFT_SIM_READ_BODY_BYTES). Its $status is still served."})
+		return
+	}
 	s.store.mu.Lock()
 	body := e.body
 	if stored := s.store.byID[e.ID]; stored.Read == nil {
