@@ -93,14 +93,12 @@ func (s *Sim) Issuer() *helseid.Issuer { return s.issuer }
 
 // Accepted returns the accepted events in the order they were accepted.
 func (s *Sim) Accepted() []Event {
-	evs, _ := s.store.snapshot()
-	return evs
+	return s.store.events()
 }
 
 // Stats returns the counters.
 func (s *Sim) Stats() Stats {
-	_, st := s.store.snapshot()
-	return st
+	return s.store.counters()
 }
 
 // Faults returns the fault injection in force.

@@ -4,14 +4,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"sync"
 	"time"
 )
 
 // Event is an accepted event as the simulator saw it. Tests and vendors read these through
-// Accepted() or GET /_sim/events; the body itself is kept only for the ReadAPI, and only
-// while it is among the most recent JFT_SIM_READ_BODY_BYTES of accepted bodies.
+// Accepted() or GET /_sim/events. The body is kept only for the ReadAPI, and only while it
+// is among the most recent JFT_SIM_READ_BODY_BYTES of accepted bodies.
 type Event struct {
 	ID           string     `json:"id"`
 	ResourceType string     `json:"resourceType"`
@@ -23,7 +22,6 @@ type Event struct {
 	Registered   time.Time  `json:"registered"`
 	Read         *time.Time `json:"read"`
 	Journaled    *time.Time `json:"journaled"`
-	body         []byte
 }
 
 // Stats counts what the simulator answered.
@@ -44,17 +42,34 @@ type Stats struct {
 	PerTenant map[string]int `json:"perTenant"`
 }
 
+// record is an accepted event as stored: fixed-size fields and indexes into the store's
+// interned strings, no pointers. A soak test keeps hundreds of thousands of them; without
+// pointers the garbage collector does not scan them, and the simulator stays a quiet
+// neighbour of the gateway it serves on the same cores (jft-bench measures that gateway).
+type record struct {
+	id                          guid
+	sum                         [sha256.Size]byte
+	trace                       [16]byte // zero: none
+	registered, read, journaled int64    // Unix ns; 0: not yet
+	typ, tenant, source, client uint32   // interned strings; 0 is ""
+}
+
+type guid [16]byte
+
 type store struct {
 	mu       sync.Mutex
-	events   []*Event
-	byID     map[string]*Event
-	hashes   map[[sha256.Size]byte]int
+	recs     []record
+	byID     map[guid]uint32
+	sums     map[[sha256.Size]byte]uint32
+	strs     []string
+	interned map[string]uint32
 	stats    Stats
 	inflight int
-	// bodies is the budget of kept bodies (JFT_SIM_READ_BODY_BYTES); kept lists the events
-	// that still hold theirs, oldest first from keptFrom, keptBytes long in all.
+	// bodies is the budget of kept bodies (JFT_SIM_READ_BODY_BYTES); body holds them by
+	// record index, kept their indexes oldest first from keptFrom, keptBytes long in all.
 	bodies    int64
-	kept      []*Event
+	body      map[uint32][]byte
+	kept      []uint32
 	keptFrom  int
 	keptBytes int64
 }
@@ -72,53 +87,144 @@ func (st *store) reset() {
 }
 
 func (st *store) clear() {
-	st.events, st.byID, st.hashes = nil, map[string]*Event{}, map[[sha256.Size]byte]int{}
-	st.kept, st.keptFrom, st.keptBytes = nil, 0, 0
+	st.recs, st.byID, st.sums = nil, map[guid]uint32{}, map[[sha256.Size]byte]uint32{}
+	st.strs, st.interned = []string{""}, map[string]uint32{"": 0}
+	st.body, st.kept, st.keptFrom, st.keptBytes = map[uint32][]byte{}, nil, 0, 0
 	st.stats = Stats{ByStatus: map[int]int{}, PerTenant: map[string]int{}}
 }
 
-func (st *store) add(e *Event, body []byte) {
+// add stores an accepted event under a new id, which it returns. Of e it takes the
+// resource type, tenant, source system, client, trace id and registration time.
+func (st *store) add(e Event, body []byte) string {
 	sum := sha256.Sum256(body)
-	e.BodySHA256 = hex.EncodeToString(sum[:])
+	var trace [16]byte
+	if _, err := hex.Decode(trace[:], []byte(e.TraceID)); err != nil || len(e.TraceID) != 32 {
+		trace = [16]byte{}
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.events = append(st.events, e)
-	st.byID[e.ID] = e
-	if st.hashes[sum] > 0 {
+	r := record{id: st.newID(), sum: sum, trace: trace, registered: e.Registered.UnixNano(),
+		typ: st.intern(e.ResourceType), tenant: st.intern(e.Tenant), source: st.intern(e.SourceSystem), client: st.intern(e.ClientID)}
+	i := uint32(len(st.recs))
+	st.recs = append(st.recs, r)
+	st.byID[r.id] = i
+	if st.sums[sum] > 0 {
 		st.stats.Duplicates++
 	}
-	st.hashes[sum]++
+	st.sums[sum]++
 	st.stats.Accepted++
 	st.stats.PerTenant[e.Tenant]++
-	st.keep(e, body)
+	st.keep(i, body)
+	return r.id.String()
 }
 
-// keep gives e its body and lets go of the oldest kept bodies past the budget, so that the
-// simulator's memory does not grow with every event's body (metadata stays for accounting).
-func (st *store) keep(e *Event, body []byte) {
+// newID draws a version-4 UUID, as JFT's resource ids, that no stored event has.
+func (st *store) newID() guid {
+	for {
+		var g guid
+		_, _ = rand.Read(g[:])
+		g[6] = g[6]&0x0f | 0x40
+		g[8] = g[8]&0x3f | 0x80
+		if _, taken := st.byID[g]; !taken {
+			return g
+		}
+	}
+}
+
+func (st *store) intern(s string) uint32 {
+	if i, ok := st.interned[s]; ok {
+		return i
+	}
+	i := uint32(len(st.strs))
+	st.strs = append(st.strs, s)
+	st.interned[s] = i
+	return i
+}
+
+// keep holds body for the ReadAPI and lets go of the oldest kept bodies past the budget,
+// so that the simulator's memory does not grow with every event's body.
+func (st *store) keep(i uint32, body []byte) {
 	if int64(len(body)) > st.bodies {
 		return
 	}
-	e.body = body
-	st.kept = append(st.kept, e)
+	st.body[i] = body
+	st.kept = append(st.kept, i)
 	st.keptBytes += int64(len(body))
 	for st.keptBytes > st.bodies {
 		old := st.kept[st.keptFrom]
-		st.kept[st.keptFrom] = nil
 		st.keptFrom++
-		st.keptBytes -= int64(len(old.body))
-		old.body = nil
+		st.keptBytes -= int64(len(st.body[old]))
+		delete(st.body, old)
 	}
 	if st.keptFrom > len(st.kept)/2 {
 		st.kept = append(st.kept[:0], st.kept[st.keptFrom:]...)
-		clear(st.kept[len(st.kept):cap(st.kept)])
 		st.keptFrom = 0
 	}
 }
 
-func (st *store) answered(status int) {
+// find returns the event with this id if it is of type typ and, unless anyTenant, of tenant,
+// with its body when still kept. Another type's or another municipality's event is as
+// unknown as a missing one.
+func (st *store) find(typ, id, tenant string, anyTenant bool) (Event, []byte, bool) {
 	st.mu.Lock()
-	st.stats.ByStatus[status]++
+	defer st.mu.Unlock()
+	i, ok := st.index(typ, id, tenant, anyTenant)
+	if !ok {
+		return Event{}, nil, false
+	}
+	return st.event(i), st.body[i], true
+}
+
+// update changes the found event's record under the store's lock.
+func (st *store) update(typ, id, tenant string, anyTenant bool, change func(*record, *Stats)) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	i, ok := st.index(typ, id, tenant, anyTenant)
+	if ok {
+		change(&st.recs[i], &st.stats)
+	}
+	return ok
+}
+
+func (st *store) index(typ, id, tenant string, anyTenant bool) (uint32, bool) {
+	g, ok := parseGUID(id)
+	if !ok {
+		return 0, false
+	}
+	i, ok := st.byID[g]
+	if !ok {
+		return 0, false
+	}
+	r := &st.recs[i]
+	if st.strs[r.typ] != typ || (!anyTenant && st.strs[r.tenant] != tenant) {
+		return 0, false
+	}
+	return i, true
+}
+
+func (st *store) event(i uint32) Event {
+	r := &st.recs[i]
+	e := Event{ID: r.id.String(), ResourceType: st.strs[r.typ], Tenant: st.strs[r.tenant], BodySHA256: hex.EncodeToString(r.sum[:]),
+		SourceSystem: st.strs[r.source], ClientID: st.strs[r.client], Registered: time.Unix(0, r.registered).UTC(),
+		Read: unixTime(r.read), Journaled: unixTime(r.journaled)}
+	if r.trace != ([16]byte{}) {
+		e.TraceID = hex.EncodeToString(r.trace[:])
+	}
+	return e
+}
+
+func unixTime(ns int64) *time.Time {
+	if ns == 0 {
+		return nil
+	}
+	t := time.Unix(0, ns).UTC()
+	return &t
+}
+
+// count changes the counters under the store's lock.
+func (st *store) count(change func(*Stats)) {
+	st.mu.Lock()
+	change(&st.stats)
 	st.mu.Unlock()
 }
 
@@ -135,31 +241,64 @@ func (st *store) leave() {
 	st.mu.Unlock()
 }
 
-func (st *store) snapshot() ([]Event, Stats) {
+// events returns every accepted event, in the order they were accepted.
+func (st *store) events() []Event {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	evs := make([]Event, len(st.events))
-	for i, e := range st.events {
-		evs[i] = *e
-		evs[i].body = nil
+	evs := make([]Event, len(st.recs))
+	for i := range st.recs {
+		evs[i] = st.event(uint32(i))
 	}
+	return evs
+}
+
+// counters returns a copy of the counters.
+func (st *store) counters() Stats {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	s := st.stats
-	s.ByStatus = map[int]int{}
+	s.ByStatus = make(map[int]int, len(st.stats.ByStatus))
 	for k, v := range st.stats.ByStatus {
 		s.ByStatus[k] = v
 	}
-	s.PerTenant = map[string]int{}
+	s.PerTenant = make(map[string]int, len(st.stats.PerTenant))
 	for k, v := range st.stats.PerTenant {
 		s.PerTenant[k] = v
 	}
-	return evs, s
+	return s
 }
 
-// newGUID returns a random version-4 UUID, as JFT's resource ids.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+// String formats the id as JFT's resource ids: lower-case hex in 8-4-4-4-12 groups.
+func (g guid) String() string {
+	var b [36]byte
+	hex.Encode(b[0:8], g[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], g[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], g[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], g[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:36], g[10:16])
+	return string(b[:])
+}
+
+// parseGUID reads an id in exactly the form String writes; any other spelling names no
+// stored event.
+func parseGUID(s string) (guid, bool) {
+	var g guid
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return g, false
+	}
+	for _, span := range [...]struct{ from, to, at int }{{0, 8, 0}, {9, 13, 4}, {14, 18, 6}, {19, 23, 8}, {24, 36, 10}} {
+		for j := span.from; j < span.to; j++ {
+			if c := s[j]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return g, false
+			}
+		}
+		if _, err := hex.Decode(g[span.at:], []byte(s[span.from:span.to])); err != nil {
+			return g, false
+		}
+	}
+	return g, true
 }

@@ -48,10 +48,9 @@ func (s *Sim) submit(w http.ResponseWriter, r *http.Request) {
 		s.outcome(w, http.StatusBadRequest, issues...)
 		return
 	}
-	e := &Event{ID: newGUID(), ResourceType: typ, Tenant: tenant, ClientID: client, Registered: s.now().UTC(),
-		SourceSystem: r.Header.Get("nhn-source-system"), TraceID: traceID(r.Header.Get("traceparent"))}
-	s.store.add(e, body)
-	w.Header().Set("Location", s.statusURL(typ, e.ID))
+	id := s.store.add(Event{ResourceType: typ, Tenant: tenant, ClientID: client, Registered: s.now(),
+		SourceSystem: r.Header.Get("nhn-source-system"), TraceID: traceID(r.Header.Get("traceparent"))}, body)
+	w.Header().Set("Location", s.statusURL(typ, id))
 	s.answer(w, http.StatusAccepted)
 }
 
@@ -71,17 +70,13 @@ func (s *Sim) acknowledge(w http.ResponseWriter, r *http.Request) {
 	if !s.inject(w, r, tenant) {
 		return
 	}
-	s.store.mu.Lock()
-	e := s.store.byID[id]
 	// Another type's or another municipality's event is as unknown as a missing one: the
 	// API does not reveal that it exists (assumption; the facts do not say).
-	found := e != nil && e.ResourceType == typ && (s.cfg.Auth == "off" || e.Tenant == tenant)
-	if found {
-		now := s.now().UTC()
-		e.Journaled = &now
-		s.store.stats.Acknowledgements++
-	}
-	s.store.mu.Unlock()
+	now := s.now().UnixNano()
+	found := s.store.update(typ, id, tenant, s.cfg.Auth == "off", func(rec *record, st *Stats) {
+		rec.journaled = now
+		st.Acknowledgements++
+	})
 	if !found {
 		s.outcome(w, http.StatusNotFound, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "No event with this id."})
 		return
@@ -96,7 +91,7 @@ func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	e, ok := s.event(w, r)
+	e, _, ok := s.event(w, r)
 	if !ok {
 		return
 	}
@@ -110,22 +105,21 @@ func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
 // read serves a minimal ReadAPI GET /v1/<Type>/{id}: the stored resource with its id and
 // meta tags (source system, parent organisation), and marks it read.
 func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
-	e, ok := s.event(w, r)
+	e, body, ok := s.event(w, r)
 	if !ok {
 		return
 	}
-	if e.body == nil {
+	if body == nil {
 		s.outcome(w, http.StatusGone, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "The simulator no longer keeps this event's body: it keeps the most recent " +
 			strconv.FormatInt(s.cfg.ReadBodyBytes, 10) + " bytes of accepted bodies (JFT_SIM_READ_BODY_BYTES). Its $status is still served."})
 		return
 	}
-	s.store.mu.Lock()
-	body := e.body
-	if stored := s.store.byID[e.ID]; stored.Read == nil {
-		now := s.now().UTC()
-		stored.Read = &now
-	}
-	s.store.mu.Unlock()
+	now := s.now().UnixNano()
+	s.store.update(e.ResourceType, e.ID, e.Tenant, true, func(rec *record, _ *Stats) {
+		if rec.read == 0 {
+			rec.read = now
+		}
+	})
 	var res map[string]any
 	if err := json.Unmarshal(body, &res); err != nil {
 		http.Error(w, "stored event unreadable", http.StatusInternalServerError)
@@ -149,27 +143,17 @@ func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
 
 // event authorizes a read of /v1/<Type>/{id}[/…] and finds the caller's event, answering
 // 401/403/404 itself when it cannot.
-func (s *Sim) event(w http.ResponseWriter, r *http.Request) (*Event, bool) {
+// The body is nil when the simulator no longer keeps it.
+func (s *Sim) event(w http.ResponseWriter, r *http.Request) (Event, []byte, bool) {
 	tenant, _, ok := s.authorize(w, r)
 	if !ok {
-		return nil, false
+		return Event{}, nil, false
 	}
-	e, ok := s.lookup(r.PathValue("type"), r.PathValue("id"), tenant)
+	e, body, ok := s.store.find(r.PathValue("type"), r.PathValue("id"), tenant, s.cfg.Auth == "off")
 	if !ok {
 		s.outcome(w, http.StatusNotFound, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "No event with this id."})
 	}
-	return e, ok
-}
-
-func (s *Sim) lookup(typ, id, tenant string) (*Event, bool) {
-	s.store.mu.Lock()
-	defer s.store.mu.Unlock()
-	e := s.store.byID[id]
-	if e == nil || e.ResourceType != typ || (s.cfg.Auth == "on" && e.Tenant != tenant) {
-		return nil, false
-	}
-	cp := *e
-	return &cp, true // body shared: it is never modified
+	return e, body, ok
 }
 
 func (s *Sim) statusURL(typ, id string) string {
@@ -220,14 +204,10 @@ func (s *Sim) inject(w http.ResponseWriter, r *http.Request, tenant string) bool
 	}
 	switch {
 	case f.reset:
-		s.store.mu.Lock()
-		s.store.stats.Resets++
-		s.store.mu.Unlock()
+		s.store.count(func(st *Stats) { st.Resets++ })
 		panic(http.ErrAbortHandler) // net/http closes the connection without an answer
 	case f.hang:
-		s.store.mu.Lock()
-		s.store.stats.Hangs++
-		s.store.mu.Unlock()
+		s.store.count(func(st *Stats) { st.Hangs++ })
 		t := time.NewTimer(time.Duration(s.faults.get().HangMax))
 		defer t.Stop()
 		select {
@@ -251,13 +231,13 @@ func (s *Sim) tooLarge(w http.ResponseWriter) {
 }
 
 func (s *Sim) answer(w http.ResponseWriter, status int) {
-	s.store.answered(status)
+	s.store.count(func(st *Stats) { st.ByStatus[status]++ })
 	w.WriteHeader(status)
 }
 
 // outcome answers with a FHIR OperationOutcome.
 func (s *Sim) outcome(w http.ResponseWriter, status int, issues ...ooIssue) {
-	s.store.answered(status)
+	s.store.count(func(st *Stats) { st.ByStatus[status]++ })
 	w.Header().Set("Content-Type", "application/fhir+json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"resourceType": "OperationOutcome", "issue": issues})
@@ -270,11 +250,17 @@ func stamp(t *time.Time) any {
 	return t.Format(time.RFC3339)
 }
 
-// traceID reads the trace id of a W3C traceparent header.
+// traceID reads the trace id of a W3C traceparent header: 32 lower-case hex digits, not
+// all zero (W3C Trace Context, trace-id); anything else is no trace id.
 func traceID(tp string) string {
 	parts := strings.Split(tp, "-")
-	if len(parts) != 4 || len(parts[1]) != 32 {
+	if len(parts) != 4 || len(parts[1]) != 32 || strings.Trim(parts[1], "0") == "" {
 		return ""
+	}
+	for _, c := range []byte(parts[1]) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ""
+		}
 	}
 	return parts[1]
 }
