@@ -67,6 +67,7 @@ type options struct {
 	brokers    string
 	extraEnv   multi
 	jsonOut    string
+	latOut     string
 }
 
 type multi []string
@@ -118,6 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&o.extraEnv, "env", "extra KEY=VALUE for the gateway, repeatable")
 	fs.DurationVar(&o.linger, "linger", 10*time.Millisecond, "the bench producer's linger (franz-go's default is 10ms; it is part of the measured latency)")
 	fs.StringVar(&o.jsonOut, "json", "", "also append the report as a JSON line to this file")
+	fs.StringVar(&o.latOut, "latencies", "", "also write the latency phase's records to this file: produced (Unix µs), end to end and to the result's timestamp (µs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -146,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ext = strings.Split(o.brokers, ",")
 	}
 	env, err := devenv.Start(ctx, devenv.Options{Partitions: o.partitions, Topics: topicList, ExternalBrokers: ext,
-		Sim: map[string]string{"JFT_SIM_AUTH": "off", "JFT_SIM_LATENCY": o.latency.String()}})
+		Sim: map[string]string{"JFT_SIM_AUTH": "off", "JFT_SIM_LATENCY": o.latency.String(), "JFT_SIM_READ_BODY_BYTES": "0"}})
 	if err != nil {
 		return err
 	}
@@ -252,8 +254,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rate := rep.DrainPerSec * o.load
 		n := int(rate * o.loadSecs.Seconds())
 		fmt.Fprintf(stderr, "latency phase: %d events at %.0f/s…\n", n, rate)
-		res.markLoad(o.records)
-		if err := produce(ctx, pcl, gen, topics["JFT_TOPIC_EVENTS"], o.records, n, rate, &res.sent); err != nil {
+		sent := res.markLoad(o.records, n)
+		if err := produce(ctx, pcl, gen, topics["JFT_TOPIC_EVENTS"], o.records, n, rate, sent); err != nil {
 			return err
 		}
 		if _, _, err := res.waitFor(ctx, o.records+n, 10*time.Minute); err != nil {
@@ -264,6 +266,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.P50MS, rep.P95MS, rep.P99MS = pct(lat, 50), pct(lat, 95), pct(lat, 99)
 		rep.ToResultP50MS, rep.ToResultP99MS = pct(toResult, 50), pct(toResult, 99)
 		rep.DeliveryP50MS, rep.DeliveryP99MS = pct(delivery, 50), pct(delivery, 99)
+		if o.latOut != "" {
+			if err := res.writeLatencies(o.latOut); err != nil {
+				return err
+			}
+		}
 	}
 	stopSampling()
 	rep.PeakRSSMB, _ = procStatus(pid, "VmHWM")
@@ -318,8 +325,9 @@ func inFlightLimit(v string) (float64, error) {
 }
 
 // produce writes n events numbered from start, at rate per second (0: as fast as the
-// broker takes them); each record's timestamp is when it was handed to the client.
-func produce(ctx context.Context, cl *kgo.Client, gen *samples.Generator, topic string, start, n int, rate float64, sent *sync.Map) error {
+// broker takes them); each record's timestamp is when it was handed to the client, also
+// kept in sent[i] (Unix ns) when sent is given.
+func produce(ctx context.Context, cl *kgo.Client, gen *samples.Generator, topic string, start, n int, rate float64, sent []atomic.Int64) error {
 	var failed atomic.Pointer[error]
 	began := time.Now()
 	for i := 0; i < n; i++ {
@@ -332,7 +340,7 @@ func produce(ctx context.Context, cl *kgo.Client, gen *samples.Generator, topic 
 		id := "b-" + strconv.Itoa(start+i)
 		now := time.Now()
 		if sent != nil {
-			sent.Store(id, now)
+			sent[i].Store(now.UnixNano())
 		}
 		r := &kgo.Record{Topic: topic, Key: []byte(ev.Tenant), Value: ev.Value, Timestamp: now,
 			Headers: []kgo.RecordHeader{{Key: jft.HeaderEventID, Value: []byte(id)}}}
@@ -351,21 +359,25 @@ func produce(ctx context.Context, cl *kgo.Client, gen *samples.Generator, topic 
 	return nil
 }
 
-// results follows the results topic.
+// results follows the results topic. Its bookkeeping is indexed by event number and holds
+// no pointers, so that this process's garbage collector, which shares the machine's cores
+// with the gateway, has little to mark.
 type results struct {
 	mu        sync.Mutex
-	seen      map[string]bool
-	times     []time.Time // result record timestamps, in arrival order
+	seen      []bool  // by event number
+	distinct  int     // true entries in seen
+	times     []int64 // result record timestamps (Unix ns), in arrival order
 	loadFrom  int
+	sent      []atomic.Int64 // when the latency phase produced event loadFrom+i (Unix ns)
 	latencies []time.Duration
 	toResult  []time.Duration // input produced → result record's timestamp
 	delivery  []time.Duration // result record's timestamp → readable here
+	produced  []int64         // per latency: when its input was produced (Unix ns)
 	bad       int
 	wake      chan struct{}
-	sent      sync.Map // event id → when the load phase produced it
 }
 
-func newResults() *results { return &results{seen: map[string]bool{}, wake: make(chan struct{}, 1)} }
+func newResults() *results { return &results{wake: make(chan struct{}, 1)} }
 
 func (r *results) consume(ctx context.Context, cl *kgo.Client) {
 	for {
@@ -379,19 +391,32 @@ func (r *results) consume(ctx context.Context, cl *kgo.Client) {
 		r.mu.Lock()
 		fs.EachRecord(func(rec *kgo.Record) {
 			var res jft.Result
-			if json.Unmarshal(rec.Value, &res) != nil || r.seen[res.EventID] {
+			if json.Unmarshal(rec.Value, &res) != nil {
 				return
 			}
-			r.seen[res.EventID] = true
-			r.times = append(r.times, rec.Timestamp)
+			n, err := strconv.Atoi(strings.TrimPrefix(res.EventID, "b-"))
+			if err != nil || n < 0 {
+				return
+			}
+			if n >= len(r.seen) {
+				r.seen = slices.Grow(r.seen, n+1-len(r.seen))[:n+1]
+			}
+			if r.seen[n] {
+				return
+			}
+			r.seen[n] = true
+			r.distinct++
+			r.times = append(r.times, rec.Timestamp.UnixNano())
 			if res.Outcome != jft.OutcomeAccepted {
 				r.bad++
 			}
-			if n, err := strconv.Atoi(strings.TrimPrefix(res.EventID, "b-")); err == nil && n >= r.loadFrom && r.loadFrom > 0 {
-				if sent, ok := r.sent.Load(res.EventID); ok {
-					r.latencies = append(r.latencies, now.Sub(sent.(time.Time)))
-					r.toResult = append(r.toResult, rec.Timestamp.Sub(sent.(time.Time)))
+			if i := n - r.loadFrom; r.sent != nil && i >= 0 && i < len(r.sent) {
+				if at := r.sent[i].Load(); at != 0 {
+					sent := time.Unix(0, at)
+					r.latencies = append(r.latencies, now.Sub(sent))
+					r.toResult = append(r.toResult, rec.Timestamp.Sub(sent))
 					r.delivery = append(r.delivery, now.Sub(rec.Timestamp))
+					r.produced = append(r.produced, at)
 				}
 			}
 		})
@@ -408,21 +433,43 @@ func (r *results) consume(ctx context.Context, cl *kgo.Client) {
 // (the last partitions finishing alone, each capped by its own window).
 func (r *results) sustained(n int) float64 {
 	r.mu.Lock()
-	ts := append([]time.Time(nil), r.times[:min(n, len(r.times))]...)
+	ts := slices.Clone(r.times[:min(n, len(r.times))])
 	r.mu.Unlock()
-	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	slices.Sort(ts)
 	lo, hi := len(ts)/10, len(ts)*9/10
-	if hi <= lo || !ts[hi].After(ts[lo]) {
+	if hi <= lo || ts[hi] <= ts[lo] {
 		return 0
 	}
-	return float64(hi-lo) / ts[hi].Sub(ts[lo]).Seconds()
+	return float64(hi-lo) / time.Duration(ts[hi]-ts[lo]).Seconds()
 }
 
-func (r *results) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.seen) }
+func (r *results) count() int { r.mu.Lock(); defer r.mu.Unlock(); return r.distinct }
 
 func (r *results) notAccepted() int { r.mu.Lock(); defer r.mu.Unlock(); return r.bad }
 
-func (r *results) markLoad(from int) { r.mu.Lock(); r.loadFrom = from; r.mu.Unlock() }
+// markLoad starts the latency phase: n events numbered from from; the producer records
+// when each was produced in the slice returned.
+func (r *results) markLoad(from, n int) []atomic.Int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loadFrom, r.sent = from, make([]atomic.Int64, n)
+	return r.sent
+}
+
+// writeLatencies writes the latency phase's records, one per line: when the input was
+// produced (Unix µs), its end-to-end latency and its part up to the result's timestamp (µs).
+func (r *results) writeLatencies(path string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b []byte
+	for i, at := range r.produced {
+		b = fmt.Appendf(b, "%d %d %d\n", at/1e3, r.latencies[i].Microseconds(), r.toResult[i].Microseconds())
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("-latencies: %w", err)
+	}
+	return nil
+}
 
 // loadLatencies returns the latency phase's end-to-end latencies and their two parts.
 func (r *results) loadLatencies() (total, toResult, delivery []time.Duration) {
@@ -437,12 +484,12 @@ func (r *results) waitFor(ctx context.Context, n int, d time.Duration) (time.Tim
 	deadline := time.After(d)
 	for {
 		r.mu.Lock()
-		if len(r.seen) >= n {
-			first, last := r.times[0], r.times[len(r.times)-1]
+		if r.distinct >= n {
+			first, last := time.Unix(0, r.times[0]), time.Unix(0, r.times[len(r.times)-1])
 			r.mu.Unlock()
 			return first, last, nil
 		}
-		got := len(r.seen)
+		got := r.distinct
 		r.mu.Unlock()
 		select {
 		case <-ctx.Done():
