@@ -228,20 +228,23 @@ func TestReadAPIKeepsTheMostRecentBodies(t *testing.T) {
 		}
 		locs = append(locs, resp.Header.Get("Location"))
 	}
+	var status map[string]any
 	get := func(u string) int {
 		r, err := http.Get(u)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.Body.Close()
+		defer r.Body.Close()
+		status = nil
+		json.NewDecoder(r.Body).Decode(&status)
 		return r.StatusCode
 	}
 	for i, want := range []int{http.StatusGone, 200, 200} {
 		if got := get(strings.TrimSuffix(locs[i], "/$status")); got != want {
 			t.Errorf("GET of event %d: %d, want %d", i, got, want)
 		}
-		if got := get(locs[i]); got != 200 {
-			t.Errorf("$status of event %d: %d", i, got)
+		if got := get(locs[i]); got != 200 || (status["read"] == nil) != (want == http.StatusGone) {
+			t.Errorf("$status of event %d: %d %v (a body no longer kept cannot have been read)", i, got, status)
 		}
 	}
 	if st := s.Stats(); st.Accepted != 3 || st.Duplicates != 2 || len(s.Accepted()) != 3 {

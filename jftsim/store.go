@@ -164,24 +164,30 @@ func (st *store) keep(i uint32, body []byte) {
 
 // find returns the event with this id if it is of type typ and, unless anyTenant, of tenant,
 // with its body when still kept. Another type's or another municipality's event is as
-// unknown as a missing one.
-func (st *store) find(typ, id, tenant string, anyTenant bool) (Event, []byte, bool) {
+// unknown as a missing one. A readAt other than 0 marks the event read then (the first time),
+// if its body is still there to be read.
+func (st *store) find(typ, id, tenant string, anyTenant bool, readAt int64) (Event, []byte, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	i, ok := st.index(typ, id, tenant, anyTenant)
 	if !ok {
 		return Event{}, nil, false
 	}
-	return st.event(i), st.body[i], true
+	body := st.body[i]
+	if r := &st.recs[i]; readAt != 0 && body != nil && r.read == 0 {
+		r.read = readAt
+	}
+	return st.event(i), body, true
 }
 
-// update changes the found event's record under the store's lock.
-func (st *store) update(typ, id, tenant string, anyTenant bool, change func(*record, *Stats)) bool {
+// acknowledge marks the event journaled at (Unix ns), as find finds it.
+func (st *store) acknowledge(typ, id, tenant string, anyTenant bool, at int64) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	i, ok := st.index(typ, id, tenant, anyTenant)
 	if ok {
-		change(&st.recs[i], &st.stats)
+		st.recs[i].journaled = at
+		st.stats.Acknowledgements++
 	}
 	return ok
 }

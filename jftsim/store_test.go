@@ -78,7 +78,7 @@ func TestStoreKeepsWhatItWasGiven(t *testing.T) {
 		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", Registered: at}
 	id := st.add(in, []byte(`{"resourceType":"Composition"}`))
 	other := st.add(Event{ResourceType: "Bundle", Tenant: "212229545", Registered: at}, []byte(`{}`))
-	got, body, ok := st.find("Composition", id, "312229544", false)
+	got, body, ok := st.find("Composition", id, "312229544", false, 0)
 	if !ok || string(body) != `{"resourceType":"Composition"}` {
 		t.Fatalf("find: %+v %q %v", got, body, ok)
 	}
@@ -88,11 +88,11 @@ func TestStoreKeepsWhatItWasGiven(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", got, in)
 	}
 	for _, q := range []struct{ typ, id, tenant string }{{"Bundle", id, "312229544"}, {"Composition", id, "212229545"}, {"Composition", other, "212229545"}} {
-		if _, _, ok := st.find(q.typ, q.id, q.tenant, false); ok {
+		if _, _, ok := st.find(q.typ, q.id, q.tenant, false, 0); ok {
 			t.Errorf("found %+v", q)
 		}
 	}
-	if _, _, ok := st.find("Composition", id, "212229545", true); !ok {
+	if _, _, ok := st.find("Composition", id, "212229545", true, 0); !ok {
 		t.Error("any tenant: not found")
 	}
 	if evs := st.events(); len(evs) != 2 || evs[0].ID != id || evs[1].ID != other || evs[1].TraceID != "" {

@@ -72,12 +72,7 @@ func (s *Sim) acknowledge(w http.ResponseWriter, r *http.Request) {
 	}
 	// Another type's or another municipality's event is as unknown as a missing one: the
 	// API does not reveal that it exists (assumption; the facts do not say).
-	now := s.now().UnixNano()
-	found := s.store.update(typ, id, tenant, s.cfg.Auth == "off", func(rec *record, st *Stats) {
-		rec.journaled = now
-		st.Acknowledgements++
-	})
-	if !found {
+	if !s.store.acknowledge(typ, id, tenant, s.cfg.Auth == "off", s.now().UnixNano()) {
 		s.outcome(w, http.StatusNotFound, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "No event with this id."})
 		return
 	}
@@ -91,7 +86,7 @@ func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	e, _, ok := s.event(w, r)
+	e, _, ok := s.event(w, r, 0)
 	if !ok {
 		return
 	}
@@ -105,7 +100,7 @@ func (s *Sim) status(w http.ResponseWriter, r *http.Request) {
 // read serves a minimal ReadAPI GET /v1/<Type>/{id}: the stored resource with its id and
 // meta tags (source system, parent organisation), and marks it read.
 func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
-	e, body, ok := s.event(w, r)
+	e, body, ok := s.event(w, r, s.now().UnixNano())
 	if !ok {
 		return
 	}
@@ -114,12 +109,6 @@ func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
 			strconv.FormatInt(s.cfg.ReadBodyBytes, 10) + " bytes of accepted bodies (JFT_SIM_READ_BODY_BYTES). Its $status is still served."})
 		return
 	}
-	now := s.now().UnixNano()
-	s.store.update(e.ResourceType, e.ID, e.Tenant, true, func(rec *record, _ *Stats) {
-		if rec.read == 0 {
-			rec.read = now
-		}
-	})
 	var res map[string]any
 	if err := json.Unmarshal(body, &res); err != nil {
 		http.Error(w, "stored event unreadable", http.StatusInternalServerError)
@@ -142,14 +131,14 @@ func (s *Sim) read(w http.ResponseWriter, r *http.Request) {
 }
 
 // event authorizes a read of /v1/<Type>/{id}[/…] and finds the caller's event, answering
-// 401/403/404 itself when it cannot.
-// The body is nil when the simulator no longer keeps it.
-func (s *Sim) event(w http.ResponseWriter, r *http.Request) (Event, []byte, bool) {
+// 401/403/404 itself when it cannot. The body is nil when the simulator no longer keeps it;
+// a readAt other than 0 marks the event read (store.find).
+func (s *Sim) event(w http.ResponseWriter, r *http.Request, readAt int64) (Event, []byte, bool) {
 	tenant, _, ok := s.authorize(w, r)
 	if !ok {
 		return Event{}, nil, false
 	}
-	e, body, ok := s.store.find(r.PathValue("type"), r.PathValue("id"), tenant, s.cfg.Auth == "off")
+	e, body, ok := s.store.find(r.PathValue("type"), r.PathValue("id"), tenant, s.cfg.Auth == "off", readAt)
 	if !ok {
 		s.outcome(w, http.StatusNotFound, ooIssue{Severity: "error", Code: "not-found", Diagnostics: "No event with this id."})
 	}
