@@ -395,7 +395,10 @@ func (r *results) consume(ctx context.Context, cl *kgo.Client) {
 				return
 			}
 			n, err := strconv.Atoi(strings.TrimPrefix(res.EventID, "b-"))
-			if err != nil || n < 0 {
+			if err != nil || n < 0 { // not one of ours: counted, and reported as not accepted
+				r.distinct++
+				r.times = append(r.times, rec.Timestamp.UnixNano())
+				r.bad++
 				return
 			}
 			if n >= len(r.seen) {
