@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"sync"
 	"time"
 )
@@ -97,8 +98,10 @@ func (st *store) clear() {
 // resource type, tenant, source system, client, trace id and registration time.
 func (st *store) add(e Event, body []byte) string {
 	sum := sha256.Sum256(body)
-	var trace [16]byte
-	if _, err := hex.Decode(trace[:], []byte(e.TraceID)); err != nil || len(e.TraceID) != 32 {
+	var trace [16]byte // e.TraceID is traceID's: 32 lower-case hex digits or empty
+	if len(e.TraceID) != len(trace)*2 {
+		trace = [16]byte{}
+	} else if _, err := hex.Decode(trace[:], []byte(e.TraceID)); err != nil {
 		trace = [16]byte{}
 	}
 	st.mu.Lock()
@@ -293,18 +296,10 @@ func (g guid) String() string {
 // stored event.
 func parseGUID(s string) (guid, bool) {
 	var g guid
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	if err != nil || len(b) != len(g) {
 		return g, false
 	}
-	for _, span := range [...]struct{ from, to, at int }{{0, 8, 0}, {9, 13, 4}, {14, 18, 6}, {19, 23, 8}, {24, 36, 10}} {
-		for j := span.from; j < span.to; j++ {
-			if c := s[j]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return g, false
-			}
-		}
-		if _, err := hex.Decode(g[span.at:], []byte(s[span.from:span.to])); err != nil {
-			return g, false
-		}
-	}
-	return g, true
+	copy(g[:], b)
+	return g, g.String() == s
 }

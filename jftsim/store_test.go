@@ -95,7 +95,11 @@ func TestStoreKeepsWhatItWasGiven(t *testing.T) {
 	if _, _, ok := st.find("Composition", id, "212229545", true, 0); !ok {
 		t.Error("any tenant: not found")
 	}
-	if evs := st.events(); len(evs) != 2 || evs[0].ID != id || evs[1].ID != other || evs[1].TraceID != "" {
+	long := st.add(Event{ResourceType: "Bundle", Tenant: "212229545", TraceID: in.TraceID + in.TraceID, Registered: at}, nil)
+	if e, _, _ := st.find("Bundle", long, "", true, 0); e.TraceID != "" {
+		t.Errorf("a 64-digit trace id kept as %q", e.TraceID)
+	}
+	if evs := st.events(); len(evs) != 3 || evs[0].ID != id || evs[1].ID != other || evs[1].TraceID != "" {
 		t.Errorf("events %+v", evs)
 	}
 }
