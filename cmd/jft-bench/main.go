@@ -202,7 +202,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := gw.Start(); err != nil {
 		return err
 	}
-	defer func() { _ = gw.Process.Signal(syscall.SIGTERM); _ = gw.Wait() }()
+	// A gateway that exits before the bench is done (a configuration error, a crash) ends
+	// the run at once with the reason, instead of leaving the bench waiting for results.
+	gwExited := make(chan struct{})
+	ctx, gwGone := context.WithCancelCause(ctx)
+	go func() {
+		err := gw.Wait()
+		gwGone(fmt.Errorf("the gateway exited early (%v); its log is above", err))
+		close(gwExited)
+	}()
+	defer func() { _ = gw.Process.Signal(syscall.SIGTERM); <-gwExited }()
 	pid := gw.Process.Pid
 	cpu0, _ := cpuSeconds(pid)
 	var rss []float64
@@ -496,7 +505,7 @@ func (r *results) waitFor(ctx context.Context, n int, d time.Duration) (time.Tim
 		r.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return time.Time{}, time.Time{}, ctx.Err()
+			return time.Time{}, time.Time{}, context.Cause(ctx)
 		case <-deadline:
 			return time.Time{}, time.Time{}, fmt.Errorf("%d of %d results within %s", got, n, d)
 		case <-r.wake:

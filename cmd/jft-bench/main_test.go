@@ -53,3 +53,20 @@ func TestInFlightLimitFollowsTheGateway(t *testing.T) {
 		t.Errorf("bad value: %v", err)
 	}
 }
+
+// TestGatewayThatExitsEndsTheRun: a gateway that stops before its results are in (here a
+// configuration error) fails the run with the reason instead of leaving it waiting.
+func TestGatewayThatExitsEndsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gateway")
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-records", "50", "-latency", "0s", "-load", "0",
+		"-env", "JFT_LOG_LEVEL=loud"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "the gateway exited early") {
+		t.Fatalf("run: %v, want the gateway's early exit\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "JFT_LOG_LEVEL") {
+		t.Errorf("the gateway's own error is not in the log:\n%s", stderr.String())
+	}
+}
