@@ -9,6 +9,8 @@
 //   - each worker runs up to MaxInFlightPerPartition records at once in the configured
 //     Ordering (per key by default) and marks the highest offset of the completed prefix
 //     (MarkCommitRecords with AutoCommitMarks), so early finishers never skip a straggler;
+//   - under key ordering a key's next record starts once the handler says its WriteAPI call
+//     is over (jft.CallDone), while the first one's result is still being written;
 //   - marks are committed eagerly by one committer goroutine (one commit in flight) and
 //     periodically by franz-go, which keeps the work a crash can repeat close to the
 //     in-flight window;

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/jft-gateway/jft-gateway/internal/jft"
 )
 
 func TestEveryRecordIsHandledOnceAndCommitted(t *testing.T) {
@@ -414,6 +416,58 @@ func TestRecordsWaitingForTheirKeyHoldNoSlot(t *testing.T) {
 	if got := s.order["a"]; fmt.Sprint(got) != "[0 1 2 3 4]" {
 		t.Errorf("key a handled in order %v", got)
 	}
+	r.shutdown(t)
+}
+
+// TestKeysNextRecordStartsWhenTheCallIsDone: under key ordering, a handler that says its
+// WriteAPI call is over (jft.CallDone) lets its key's next record start while it still
+// writes its result; the commit still waits for the first record's handler to return.
+func TestKeysNextRecordStartsWhenTheCallIsDone(t *testing.T) {
+	k := newKafka(t, 1)
+	k.produce(3, func(int) string { return "a" })
+	release := make(chan struct{})
+	s := newSeen()
+	r := start(t, k.config(), func(ctx context.Context, rec *kgo.Record) error {
+		s.add(rec) // the "call"
+		jft.CallDone(ctx)
+		if rec.Offset == 0 {
+			return held(ctx, release) // the result is not durable yet
+		}
+		return nil
+	})
+	waitFor(t, 30*time.Second, "the key's later records called while the first is not done", func() bool { return s.distinct() == 3 })
+	if got := s.order["a"]; fmt.Sprint(got) != "[0 1 2]" {
+		t.Errorf("key a called in order %v", got)
+	}
+	if c := k.committed()[0]; c > 0 {
+		t.Errorf("committed %d before the first record's result was written", c)
+	}
+	close(release)
+	waitFor(t, 30*time.Second, "commit of all three", func() bool { return k.committed()[0] == 3 })
+	r.shutdown(t)
+}
+
+// TestKeysNextRecordWaitsForTheHandlerWithoutCallDone: a handler that never calls
+// jft.CallDone keeps its key's next record waiting until it returns.
+func TestKeysNextRecordWaitsForTheHandlerWithoutCallDone(t *testing.T) {
+	k := newKafka(t, 1)
+	k.produce(2, func(int) string { return "a" })
+	release := make(chan struct{})
+	s := newSeen()
+	r := start(t, k.config(), func(ctx context.Context, rec *kgo.Record) error {
+		s.add(rec)
+		if rec.Offset == 0 {
+			return held(ctx, release)
+		}
+		return nil
+	})
+	waitFor(t, 30*time.Second, "the first record handled", func() bool { return s.distinct() == 1 })
+	time.Sleep(200 * time.Millisecond) // room for a wrong early start to show
+	if n := s.distinct(); n != 1 {
+		t.Fatalf("%d records handled while the first of their key runs", n)
+	}
+	close(release)
+	waitFor(t, 30*time.Second, "both handled", func() bool { return s.distinct() == 2 })
 	r.shutdown(t)
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/jft-gateway/jft-gateway/internal/jft"
 )
 
 // queueDepth is how many fetched records a partition may hold beyond its window before its
@@ -22,7 +24,8 @@ const queueDepth = 64
 // record that finishes early never lets the commit skip one still in flight. A record runs
 // only with one of the instance-wide slots (Consumer.sem). Under key ordering a record whose
 // key has a record running waits in keyWait, holding no slot and no goroutine, and is
-// started when its predecessor finishes.
+// started when its predecessor's WriteAPI call is over (the handler calls jft.CallDone) or,
+// if the handler never says so, when its predecessor finishes.
 type worker struct {
 	c         *Consumer
 	topic     string
@@ -43,7 +46,7 @@ type worker struct {
 	queue     []*kgo.Record
 	pending   []*slot
 	inflight  int                // taken into the window and not finished
-	keyWait   map[string][]*slot // key ordering: present while a record of the key runs
+	keyWait   map[string][]*slot // key ordering: present while a record of the key runs (until its call is done)
 	stopped   bool
 	noMarks   bool
 	paused    bool
@@ -59,9 +62,10 @@ type worker struct {
 }
 
 type slot struct {
-	rec  *kgo.Record
-	key  string // the record's key as a map key, under key ordering
-	done bool
+	rec      *kgo.Record
+	key      string // the record's key as a map key, under key ordering
+	done     bool
+	released bool // key ordering: the key's next record has been let go (releaseKey)
 }
 
 func newWorker(c *Consumer, topic string, partition int32) *worker {
@@ -182,7 +186,7 @@ func (w *worker) next() (s *slot, resume, ok bool) {
 		}
 		s.key = string(rec.Key)
 		if waiting, busy := w.keyWait[s.key]; busy {
-			w.keyWait[s.key] = append(waiting, s) // started by finish, after its predecessor
+			w.keyWait[s.key] = append(waiting, s) // started by releaseKey, after its predecessor
 			continue
 		}
 		w.keyWait[s.key] = nil
@@ -201,11 +205,51 @@ func (w *worker) run(s *slot, held bool) {
 	ok := false
 	if held {
 		if w.ctx.Err() == nil {
-			ok = w.c.handle(w.ctx, s.rec)
+			ctx := w.ctx
+			if w.c.cfg.Ordering == OrderKey {
+				ctx = jft.WithCallDone(ctx, func() { w.callDone(s) })
+			}
+			ok = w.c.handle(ctx, s.rec)
 		}
 		<-w.c.sem
 	}
 	w.finish(s, ok)
+}
+
+// callDone starts the next record of s's key once s's WriteAPI call is over (jft.CallDone),
+// before s's result is durable. s itself stays in the window, uncommitted, until finish.
+func (w *worker) callDone(s *slot) {
+	w.mu.Lock()
+	next := w.releaseKey(s)
+	w.mu.Unlock()
+	w.start(next)
+}
+
+// start runs a record let go by its key's predecessor, if any.
+func (w *worker) start(next *slot) {
+	if next != nil {
+		w.handlers.Add(1) // the caller is a handler itself, so handlers cannot reach zero first
+		w.c.runners.Go(func() { w.run(next, false) })
+	}
+}
+
+// releaseKey lets the next record of s's key go, once: it returns that record to start, or
+// nil. When the worker is cancelled, what still waits is never started, and stays
+// uncommitted. Called with w.mu held, under key ordering.
+func (w *worker) releaseKey(s *slot) *slot {
+	if s.released {
+		return nil
+	}
+	s.released = true
+	waiting := w.keyWait[s.key]
+	if len(waiting) > 0 && w.ctx.Err() == nil {
+		next := waiting[0]
+		w.keyWait[s.key] = waiting[1:]
+		return next
+	}
+	w.inflight -= len(waiting)
+	delete(w.keyWait, s.key)
+	return nil
 }
 
 // acquire takes an instance-wide slot for a record released by its key's predecessor. It
@@ -229,15 +273,7 @@ func (w *worker) finish(s *slot, ok bool) {
 	s.done = ok
 	var next *slot
 	if w.c.cfg.Ordering == OrderKey {
-		waiting := w.keyWait[s.key]
-		switch {
-		case len(waiting) > 0 && w.ctx.Err() == nil:
-			next, w.keyWait[s.key] = waiting[0], waiting[1:]
-		default:
-			// Cancelled: what still waits is never started, and stays uncommitted.
-			w.inflight -= len(waiting)
-			delete(w.keyWait, s.key)
-		}
+		next = w.releaseKey(s)
 	}
 	var last *kgo.Record
 	i := 0
@@ -264,10 +300,7 @@ func (w *worker) finish(s *slot, ok bool) {
 		w.c.cl.MarkCommitRecords(last)
 	}
 	w.mu.Unlock()
-	if next != nil {
-		w.handlers.Add(1) // the caller is a handler itself, so handlers cannot reach zero first
-		w.c.runners.Go(func() { w.run(next, false) })
-	}
+	w.start(next)
 	if mark {
 		w.c.commitSoon()
 	}

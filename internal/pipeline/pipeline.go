@@ -154,6 +154,10 @@ func (p *Pipeline) Handle(ctx context.Context, r *kgo.Record) error {
 		p.held(res.Tenant, true)
 		return ErrWriteAPIDown
 	}
+	// From here on the record is only published (Publish retries until ctx ends; an ended
+	// ctx is not retried), so the WriteAPI is never called for it again: its key's next
+	// record may go.
+	jft.CallDone(ctx)
 	res.ReceivedAt = received
 	res.CompletedAt = p.now()
 	res.TraceID = span.SpanContext().TraceID().String()
