@@ -30,12 +30,11 @@ type Producer struct {
 
 // Options returns the client options the producer relies on: acks from all in-sync
 // replicas with idempotent writes (franz-go's defaults, set explicitly so that no other
-// option weakens them) and no lingering, so that a result is not held back waiting for
-// a batch: the commit of its input waits for it.
-func Options() []kgo.Opt {
+// option weakens them) and the linger of cfg.
+func Options(cfg Config) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(0),
+		kgo.ProducerLinger(cfg.Linger),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 	}
 }
@@ -59,7 +58,11 @@ func (p *Producer) Publish(ctx context.Context, in *kgo.Record, res jft.Result) 
 		return err
 	}
 	for _, rec := range recs {
-		if err := p.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		// Produce and wait, not ProduceSync: ProduceSync ends the linger of its partitions
+		// at once, so every result would go out in a request of its own.
+		done := make(chan error, 1)
+		p.cl.Produce(ctx, rec, func(_ *kgo.Record, err error) { done <- err })
+		if err := <-done; err != nil {
 			return fmt.Errorf("publish %s to %s: %w", kindOf(rec, p.cfg), rec.Topic, err)
 		}
 	}

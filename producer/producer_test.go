@@ -3,7 +3,10 @@ package producer
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ func newCluster(t *testing.T) (*kfake.Cluster, *kgo.Client) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(append(Options(), kgo.SeedBrokers(c.ListenAddrs()...))...)
+	cl, err := kgo.NewClient(append(Options(Config{}), kgo.SeedBrokers(c.ListenAddrs()...))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +172,63 @@ func countRecords(t *testing.T, c *kfake.Cluster, topic string) int {
 	return n
 }
 
+// batchCounter counts the record batches a client writes.
+type batchCounter struct{ batches, records atomic.Int64 }
+
+func (b *batchCounter) OnProduceBatchWritten(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.ProduceBatchMetrics) {
+	b.batches.Add(1)
+	b.records.Add(int64(m.NumRecords))
+}
+
+// TestPublishSharesRequestsWithinTheLinger: results published within the linger of each
+// other share a batch (ProduceSync would send each in a request of its own), and each
+// Publish still returns only once its result is written.
+func TestPublishSharesRequestsWithinTheLinger(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "results"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var bc batchCounter
+	cfg := Config{ResultsTopic: "results", Linger: 500 * time.Millisecond}
+	cl, err := kgo.NewClient(append(Options(cfg), kgo.SeedBrokers(c.ListenAddrs()...), kgo.WithHooks(&bc))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	p, err := New(cfg, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Five results, 10 ms apart: all within one linger.
+	const n = 5
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			in := &kgo.Record{Topic: "events", Offset: int64(i), Key: []byte("312229544")}
+			errs <- p.Publish(context.Background(), in, jft.Result{Schema: jft.SchemaV1, EventID: fmt.Sprint(i), Kind: jft.KindEvent, Outcome: jft.OutcomeAccepted})
+		})
+		time.Sleep(10 * time.Millisecond)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(readAll(t, c, "results", n)); got != n {
+		t.Fatalf("%d results readable, want %d", got, n)
+	}
+	for deadline := time.Now().Add(10 * time.Second); bc.records.Load() < n && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // the hook runs after the promises
+	}
+	if b := bc.batches.Load(); b > 2 {
+		t.Errorf("%d results went out in %d batches, want them to share one (two if the machine stalled)", n, b)
+	}
+}
+
 func TestConfigValidateNamesTheVariable(t *testing.T) {
 	tests := []struct {
 		name string
@@ -179,6 +239,8 @@ func TestConfigValidateNamesTheVariable(t *testing.T) {
 		{"bad characters", Config{ResultsTopic: "a b"}, "JFT_TOPIC_RESULTS"},
 		{"dlq equal to results", Config{ResultsTopic: "r", DLQTopic: "r"}, "JFT_TOPIC_DLQ"},
 		{"dlq too long", Config{ResultsTopic: "r", DLQTopic: string(make([]byte, 250))}, "JFT_TOPIC_DLQ"},
+		{"negative linger", Config{ResultsTopic: "r", Linger: -time.Millisecond}, "JFT_RESULTS_LINGER"},
+		{"linger over a second", Config{ResultsTopic: "r", Linger: 2 * time.Second}, "JFT_RESULTS_LINGER"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

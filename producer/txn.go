@@ -80,7 +80,7 @@ type pending struct {
 // transactional id stable across the instance's restarts, so that a restarted instance
 // fences its predecessor and aborts the transaction it left open at once.
 func TxnOptions(cfg Config, group, instanceID string) []kgo.Opt {
-	return append(Options(), kgo.TransactionalID("jft-gateway."+group+"."+instanceID), kgo.TransactionTimeout(cfg.TxnTimeout))
+	return append(Options(cfg), kgo.TransactionalID("jft-gateway."+group+"."+instanceID), kgo.TransactionTimeout(cfg.TxnTimeout))
 }
 
 // NewTxnWriter returns a writer over cl, a client made with TxnOptions for the same group

@@ -164,7 +164,7 @@ func (k *kafka) input(partition int32, offset int64, key string, headers ...stri
 // and more (a transactional id, say).
 func (k *kafka) publish(opts []kgo.Opt, in []*kgo.Record, results ...jft.Result) {
 	k.t.Helper()
-	cl := k.client(append(producer.Options(), opts...)...)
+	cl := k.client(append(producer.Options(producer.Config{}), opts...)...)
 	p, err := producer.New(producer.Config{ResultsTopic: k.env["JFT_TOPIC_RESULTS"], DLQTopic: k.env["JFT_TOPIC_DLQ"]}, cl)
 	if err != nil {
 		k.t.Fatal(err)

@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Gateway, error) {
 	if cfg.Producer.Transactional {
 		popts = append(popts, producer.TxnOptions(cfg.Producer, cfg.Consumer.Group, cfg.Consumer.InstanceID)...)
 	} else {
-		popts = append(popts, producer.Options()...)
+		popts = append(popts, producer.Options(cfg.Producer)...)
 	}
 	popts = append(popts, deps.KafkaOpts...)
 	pcl, err := kgo.NewClient(popts...)
