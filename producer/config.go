@@ -22,7 +22,8 @@ type Config struct {
 	// 4.0). Without it, at low rates each result goes out in a request of its own: at
 	// 200 ms WriteAPI latency, 2 ms cut the gateway's CPU per record by about a quarter
 	// (docs/performance.md). The cost: each result, and the commit of its input, waits up to
-	// this long; under key ordering the key's next record does not wait for it.
+	// this long; under key ordering the key's next record does not wait for it, under
+	// partition ordering (one record at a time) every record does.
 	Linger time.Duration `env:"JFT_RESULTS_LINGER, default=2ms"`
 	// Transactional writes results and dead-letter copies in Kafka transactions that also
 	// commit their inputs' offsets (exactly-once from Kafka's side): a result repeated after
