@@ -420,55 +420,49 @@ func TestRecordsWaitingForTheirKeyHoldNoSlot(t *testing.T) {
 }
 
 // TestKeysNextRecordStartsWhenTheCallIsDone: under key ordering, a handler that says its
-// WriteAPI call is over (jft.CallDone) lets its key's next record start while it still
-// writes its result; the commit still waits for the first record's handler to return.
+// WriteAPI call is over (jft.CallDone) lets its key's next records start while it still
+// writes its result; one that never says so keeps them waiting until it returns. Either
+// way the commit waits for the first record's handler.
 func TestKeysNextRecordStartsWhenTheCallIsDone(t *testing.T) {
-	k := newKafka(t, 1)
-	k.produce(3, func(int) string { return "a" })
-	release := make(chan struct{})
-	s := newSeen()
-	r := start(t, k.config(), func(ctx context.Context, rec *kgo.Record) error {
-		s.add(rec) // the "call"
-		jft.CallDone(ctx)
-		if rec.Offset == 0 {
-			return held(ctx, release) // the result is not durable yet
-		}
-		return nil
-	})
-	waitFor(t, 30*time.Second, "the key's later records called while the first is not done", func() bool { return s.distinct() == 3 })
-	if got := s.order["a"]; fmt.Sprint(got) != "[0 1 2]" {
-		t.Errorf("key a called in order %v", got)
+	for _, tc := range []struct {
+		name     string
+		callDone bool
+		started  int // records of the key handled while the first one's handler runs
+	}{
+		{"CallDone", true, 3},
+		{"no CallDone", false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newKafka(t, 1)
+			k.produce(3, func(int) string { return "a" })
+			release := make(chan struct{})
+			s := newSeen()
+			r := start(t, k.config(), func(ctx context.Context, rec *kgo.Record) error {
+				s.add(rec) // the "call"
+				if tc.callDone {
+					jft.CallDone(ctx)
+				}
+				if rec.Offset == 0 {
+					return held(ctx, release) // the result is not durable yet
+				}
+				return nil
+			})
+			waitFor(t, 30*time.Second, "the records started while the first runs", func() bool { return s.distinct() == tc.started })
+			time.Sleep(200 * time.Millisecond) // room for a wrong early start to show
+			if n := s.distinct(); n != tc.started {
+				t.Fatalf("%d records of the key handled while the first runs, want %d", n, tc.started)
+			}
+			if c := k.committed()[0]; c > 0 {
+				t.Errorf("committed %d before the first record's result was written", c)
+			}
+			close(release)
+			waitFor(t, 30*time.Second, "commit of all three", func() bool { return k.committed()[0] == 3 })
+			if got := s.order["a"]; fmt.Sprint(got) != "[0 1 2]" {
+				t.Errorf("key a handled in order %v", got)
+			}
+			r.shutdown(t)
+		})
 	}
-	if c := k.committed()[0]; c > 0 {
-		t.Errorf("committed %d before the first record's result was written", c)
-	}
-	close(release)
-	waitFor(t, 30*time.Second, "commit of all three", func() bool { return k.committed()[0] == 3 })
-	r.shutdown(t)
-}
-
-// TestKeysNextRecordWaitsForTheHandlerWithoutCallDone: a handler that never calls
-// jft.CallDone keeps its key's next record waiting until it returns.
-func TestKeysNextRecordWaitsForTheHandlerWithoutCallDone(t *testing.T) {
-	k := newKafka(t, 1)
-	k.produce(2, func(int) string { return "a" })
-	release := make(chan struct{})
-	s := newSeen()
-	r := start(t, k.config(), func(ctx context.Context, rec *kgo.Record) error {
-		s.add(rec)
-		if rec.Offset == 0 {
-			return held(ctx, release)
-		}
-		return nil
-	})
-	waitFor(t, 30*time.Second, "the first record handled", func() bool { return s.distinct() == 1 })
-	time.Sleep(200 * time.Millisecond) // room for a wrong early start to show
-	if n := s.distinct(); n != 1 {
-		t.Fatalf("%d records handled while the first of their key runs", n)
-	}
-	close(release)
-	waitFor(t, 30*time.Second, "both handled", func() bool { return s.distinct() == 2 })
-	r.shutdown(t)
 }
 
 // TestOnePartitionCanUseTheWholeInstance: with the window at its default (0: the instance
